@@ -1,0 +1,1 @@
+"""Loan events in: LendingClub CSV reading, synthetic loans, the event contract, raw landing."""

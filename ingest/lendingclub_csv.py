@@ -1,0 +1,159 @@
+"""Streaming reader for LendingClub accepted-loan CSV exports.
+
+The real files are up to 1.6 GB, so rows are read one physical line at a time and never held
+together. The reader only deals with the file's structure: a "Notes offered by Prospectus"
+preamble, the header, quoted fields that span lines, "Total amount funded" footers, broken
+quoting and wrong field counts. A record it cannot split into fields comes back as a
+`CsvReject` with its line number, so the caller can quarantine it and carry on.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+# A quoted field may hold newlines (the `desc` column does), but an unbalanced quote must not
+# swallow the rest of the file: past this many physical lines the record is rejected instead.
+MAX_LINES_PER_RECORD = 50
+FOOTER_PREFIX = "Total amount funded in policy code"
+PREAMBLE_PREFIX = "Notes offered by Prospectus"
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (bytes read so far, total bytes) every `PROGRESS_EVERY_LINES` lines."""
+PROGRESS_EVERY_LINES = 20_000
+
+
+class CsvFormatError(ValueError):
+    """The file is not a LendingClub export at all (no header row found)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CsvRow:
+    line: int
+    raw: str
+    values: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class CsvReject:
+    line: int
+    raw: str
+    reason: str
+
+
+def _is_header(line: str) -> bool:
+    first = line.split(",", 1)[0].strip().strip('"').lstrip("\ufeff")
+    return first == "id"
+
+
+def _logical_records(
+    lines: Iterator[tuple[int, str]],
+) -> Iterator[tuple[int, str] | CsvReject]:
+    """Join physical lines into records whose quotes balance; reject runaway quotes."""
+    pending: list[tuple[int, str]] = []
+    quotes = 0
+    for number, text in lines:
+        if not pending and (not text.strip() or text.startswith(FOOTER_PREFIX)):
+            continue
+        pending.append((number, text))
+        quotes += text.count('"')
+        if quotes % 2 == 0:
+            yield pending[0][0], "\n".join(t for _, t in pending)
+            pending, quotes = [], 0
+        elif len(pending) >= MAX_LINES_PER_RECORD:
+            first_number, first_text = pending[0]
+            yield CsvReject(
+                first_number,
+                first_text,
+                f"line {first_number}: broken quoting: a quoted field opened here is not "
+                f"closed within {MAX_LINES_PER_RECORD} lines",
+            )
+            # Re-read everything after the bad line: those lines are probably good rows.
+            yield from _logical_records(iter(pending[1:]))
+            pending, quotes = [], 0
+    if pending:
+        first_number, first_text = pending[0]
+        yield CsvReject(
+            first_number,
+            first_text,
+            f"line {first_number}: broken quoting: a quoted field opened here is not closed "
+            "before the end of the file",
+        )
+        yield from _logical_records(iter(pending[1:]))
+
+
+def _physical_lines(path: Path, progress: ProgressCallback | None) -> Iterator[tuple[int, str]]:
+    total = path.stat().st_size
+    done = 0
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            done += len(raw)
+            if progress is not None and number % PROGRESS_EVERY_LINES == 0:
+                progress(done, total)
+            yield number, raw.decode("utf-8", errors="replace").rstrip("\r\n")
+    if progress is not None:
+        progress(done, total)
+
+
+class LendingClubCsv:
+    """An open export: `header` is read at once, iterating yields its records in order."""
+
+    def __init__(self, path: str | Path, progress: ProgressCallback | None = None) -> None:
+        self.path = Path(path)
+        self._lines = _physical_lines(self.path, progress)
+        self.header = self._read_header()
+
+    def _read_header(self) -> list[str]:
+        for _number, text in self._lines:
+            text = text.lstrip("\ufeff")
+            if _is_header(text):
+                return next(csv.reader([text]))
+            if text.strip() and not text.startswith(PREAMBLE_PREFIX):
+                raise CsvFormatError(
+                    f"{self.path}: expected a LendingClub header starting with 'id' before "
+                    f"data, found {text[:80]!r}"
+                )
+        raise CsvFormatError(f"{self.path}: no LendingClub header row (a line starting with 'id')")
+
+    def __iter__(self) -> Iterator[CsvRow | CsvReject]:
+        width = len(self.header)
+        current: tuple[int, str] = (0, "")
+        rejects: list[CsvReject] = []
+
+        def texts() -> Iterator[str]:
+            nonlocal current
+            for record in _logical_records(self._lines):
+                if isinstance(record, CsvReject):
+                    rejects.append(record)
+                    continue
+                current = record
+                yield record[1]
+
+        # One csv.reader over all records (much faster than one per record); each record's
+        # quotes balance, so the reader consumes exactly one record per row it returns.
+        parser = csv.reader(texts(), strict=True)
+        while True:
+            try:
+                values = next(parser)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                values = None
+                error = f"broken quoting: {exc}"
+            yield from rejects
+            rejects.clear()
+            number, text = current
+            if values is None:
+                yield CsvReject(number, text, f"line {number}: {error}")
+            elif len(values) != width:
+                yield CsvReject(
+                    number,
+                    text,
+                    f"line {number}: wrong column count: expected {width} fields as in the "
+                    f"header, found {len(values)}",
+                )
+            else:
+                yield CsvRow(number, text, values)
+        yield from rejects

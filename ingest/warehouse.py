@@ -1,0 +1,337 @@
+"""The raw-layer writer shared by the batch loader and the streaming service.
+
+A batch (events plus quarantined records) lands in one database transaction: bulk-copied into
+a staging area, then inserted into the raw tables with ON CONFLICT DO NOTHING on the source
+coordinates, plus one audit row in raw.ingest_batches. Either all of it lands or none does, and
+landing it again adds nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+import pyarrow as pa
+
+from ingest.events import LoanEvent
+from ingest.raw_tables import (
+    BATCH_COLUMNS,
+    EVENT_COLUMNS,
+    EVENT_TABLES,
+    QUARANTINE_COLUMNS,
+    RAW_SCHEMA,
+    raw_ddl,
+)
+from ingest.settings import Settings
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse cannot be reached or refused the write; nothing of the batch landed."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePosition:
+    kind: str  # "file" or "kafka"
+    name: str  # file name or topic
+    partition: int  # 0 for files
+    offset: int  # line number or Kafka offset
+
+
+_TABLE_COLUMNS = {
+    **{table: EVENT_COLUMNS for table in EVENT_TABLES.values()},
+    "ingest_quarantine": QUARANTINE_COLUMNS,
+}
+
+
+class Batch:
+    """Rows bound for the raw tables, kept as columns as they arrive.
+
+    Appending straight into per-table column lists means landing needs no second pass over
+    the records: the lists become a bulk copy as they are.
+    """
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[str, list[Any]]] = {
+            table: {name: [] for name in columns} for table, columns in _TABLE_COLUMNS.items()
+        }
+        self._ranges: dict[tuple[str, str, int], list[int]] = {}
+        self.lag_at_commit: int | None = None
+        self.started_at = datetime.now(UTC).replace(tzinfo=None)
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def _track(self, position: SourcePosition) -> None:
+        self.size += 1
+        key = (position.kind, position.name, position.partition)
+        span = self._ranges.get(key)
+        if span is None:
+            self._ranges[key] = [position.offset, position.offset]
+        elif position.offset < span[0]:
+            span[0] = position.offset
+        elif position.offset > span[1]:
+            span[1] = position.offset
+
+    def add_event(self, event: LoanEvent, position: SourcePosition, payload_json: str) -> None:
+        """Add an event; `payload_json` is the payload as received (or as serialised once)."""
+        table = self.tables[EVENT_TABLES[event.event_type]]
+        table["event_id"].append(event.event_id)
+        table["event_type"].append(event.event_type)
+        table["schema_version"].append(event.schema_version)
+        table["occurred_at"].append(event.occurred_at)
+        table["source"].append(event.source)
+        table["loan_id"].append(event.loan_id)
+        table["payload"].append(payload_json)
+        table["source_kind"].append(position.kind)
+        table["source_name"].append(position.name)
+        table["source_partition"].append(position.partition)
+        table["source_offset"].append(position.offset)
+        self._track(position)
+
+    def add_quarantine(
+        self, raw: bytes, reason: str, position: SourcePosition, error_field: str | None = None
+    ) -> None:
+        table = self.tables["ingest_quarantine"]
+        table["raw_record"].append(raw)
+        table["error_field"].append(error_field)
+        table["reason"].append(reason)
+        table["source_kind"].append(position.kind)
+        table["source_name"].append(position.name)
+        table["source_partition"].append(position.partition)
+        table["source_offset"].append(position.offset)
+        self._track(position)
+
+    def audit_sources(self) -> tuple[str, str, str]:
+        """(source kinds, source names, JSON offset ranges) for the raw.ingest_batches row."""
+        kinds = ",".join(sorted({kind for kind, _, _ in self._ranges})) or "none"
+        names = ",".join(sorted({name for _, name, _ in self._ranges}))
+        ranges = {
+            f"{name}/{partition}": span for (_, name, partition), span in self._ranges.items()
+        }
+        return kinds, names, orjson.dumps(ranges).decode()
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    batch_id: str
+    applications: int
+    performance: int
+    quarantined: int
+    duplicates: int
+    write_seconds: float
+
+
+class Warehouse(Protocol):
+    name: str
+
+    def init(self) -> None: ...
+    def land(self, batch: Batch) -> BatchResult: ...
+    def close(self) -> None: ...
+
+
+class _BaseWarehouse:
+    """The part of landing that does not depend on the database: audit rows and timing."""
+
+    name = "base"
+
+    def _insert_tables(self, batch: Batch, batch_id: str, now: datetime) -> dict[str, int]:
+        raise NotImplementedError
+
+    def _insert_audit(self, row: tuple[Any, ...]) -> None:
+        raise NotImplementedError
+
+    def _begin(self) -> None:
+        raise NotImplementedError
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    def _rollback(self) -> None:
+        raise NotImplementedError
+
+    def land(self, batch: Batch) -> BatchResult:
+        started = time.perf_counter()
+        batch_id = uuid.uuid4().hex
+        now = datetime.now(UTC).replace(tzinfo=None)
+        self._begin()
+        try:
+            inserted = self._insert_tables(batch, batch_id, now)
+            write_seconds = time.perf_counter() - started
+            apps = inserted["loan_applications"]
+            perf = inserted["loan_performance"]
+            quarantined = inserted["ingest_quarantine"]
+            duplicates = len(batch) - apps - perf - quarantined
+            kinds, names, ranges = batch.audit_sources()
+            self._insert_audit(
+                (
+                    batch_id, kinds, names, ranges, len(batch), apps, perf,
+                    quarantined, duplicates, round(write_seconds * 1000, 3),
+                    batch.lag_at_commit, batch.started_at,
+                    datetime.now(UTC).replace(tzinfo=None),
+                )
+            )  # fmt: skip
+            self._commit()
+        except Exception:
+            self._rollback()
+            raise
+        return BatchResult(batch_id, apps, perf, quarantined, duplicates, write_seconds)
+
+
+class DuckDBWarehouse(_BaseWarehouse):
+    """Embedded DuckDB file. One writer process at a time: readers open it read-only."""
+
+    name = "duckdb"
+
+    def __init__(self, path: Path) -> None:
+        import duckdb
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            raise WarehouseUnavailable(
+                f"cannot open DuckDB file {path}: {exc} (a DuckDB file has one writer at a "
+                "time: stop the other process, e.g. the ingest service or dbt)"
+            ) from exc
+        self.path = path
+
+    def init(self) -> None:
+        for statement in raw_ddl(json_type="json", bytes_type="blob"):
+            self.con.execute(statement)
+
+    def _begin(self) -> None:
+        self.con.begin()
+
+    def _commit(self) -> None:
+        self.con.commit()
+
+    def _rollback(self) -> None:
+        self.con.rollback()
+
+    def _insert_tables(self, batch: Batch, batch_id: str, now: datetime) -> dict[str, int]:
+        inserted: dict[str, int] = {}
+        for table, columns in batch.tables.items():
+            if not next(iter(columns.values())):
+                inserted[table] = 0
+                continue
+            self.con.register("incoming", pa.table(columns))
+            names = ", ".join(columns)
+            cursor = self.con.execute(
+                f"insert into {RAW_SCHEMA}.{table} ({names}, batch_id, landed_at) "
+                f"select {names}, ?, ? from incoming on conflict do nothing",
+                [batch_id, now],
+            )
+            inserted[table] = cursor.fetchone()[0]
+            self.con.unregister("incoming")
+        return inserted
+
+    def _insert_audit(self, row: tuple[Any, ...]) -> None:
+        placeholders = ", ".join("?" for _ in BATCH_COLUMNS)
+        self.con.execute(
+            f"insert into {RAW_SCHEMA}.ingest_batches ({', '.join(BATCH_COLUMNS)}) "
+            f"values ({placeholders})",
+            row,
+        )
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class PostgresWarehouse(_BaseWarehouse):
+    """Postgres through libpq's PG* variables; batches go in with COPY."""
+
+    name = "postgres"
+
+    def __init__(self, dsn: str = "") -> None:
+        import psycopg2
+
+        try:
+            self.con = psycopg2.connect(dsn, application_name="credit-risk-ews-ingest")
+        except psycopg2.OperationalError as exc:
+            raise WarehouseUnavailable(
+                f"cannot connect to Postgres (PGHOST/PGPORT/PGUSER/PGDATABASE): {str(exc).strip()}"
+            ) from exc
+        self._staging_ready = False
+
+    def init(self) -> None:
+        with self.con.cursor() as cur:
+            for statement in raw_ddl(json_type="jsonb", bytes_type="bytea"):
+                cur.execute(statement)
+        self.con.commit()
+
+    def _begin(self) -> None:
+        if not self._staging_ready:
+            with self.con.cursor() as cur:
+                for table in (*EVENT_TABLES.values(), "ingest_quarantine"):
+                    names = ", ".join(_TABLE_COLUMNS[table])
+                    cur.execute(
+                        f"create temporary table if not exists incoming_{table} "
+                        f"on commit delete rows as select {names} from {RAW_SCHEMA}.{table} "
+                        "with no data"
+                    )
+            self._staging_ready = True
+
+    def _commit(self) -> None:
+        self.con.commit()
+
+    def _rollback(self) -> None:
+        import psycopg2
+
+        try:
+            self.con.rollback()
+        except psycopg2.Error:
+            self._staging_ready = False
+
+    def _insert_tables(self, batch: Batch, batch_id: str, now: datetime) -> dict[str, int]:
+        inserted: dict[str, int] = {}
+        with self.con.cursor() as cur:
+            for table, columns in batch.tables.items():
+                values = list(columns.values())
+                if table == "ingest_quarantine":
+                    values[0] = [_bytea_hex(raw) for raw in values[0]]
+                buffer = io.StringIO()
+                csv.writer(buffer, lineterminator="\n").writerows(zip(*values, strict=True))
+                if not buffer.tell():
+                    inserted[table] = 0
+                    continue
+                buffer.seek(0)
+                names = ", ".join(columns)
+                cur.copy_expert(
+                    f"copy incoming_{table} ({names}) from stdin with (format csv)", buffer
+                )
+                cur.execute(
+                    f"insert into {RAW_SCHEMA}.{table} ({names}, batch_id, landed_at) "
+                    f"select {names}, %s, %s from incoming_{table} on conflict do nothing",
+                    (batch_id, now),
+                )
+                inserted[table] = cur.rowcount
+        return inserted
+
+    def _insert_audit(self, row: tuple[Any, ...]) -> None:
+        with self.con.cursor() as cur:
+            cur.execute(
+                f"insert into {RAW_SCHEMA}.ingest_batches ({', '.join(BATCH_COLUMNS)}) "
+                f"values ({', '.join('%s' for _ in BATCH_COLUMNS)})",
+                row,
+            )
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _bytea_hex(raw: bytes) -> str:
+    return "\\x" + raw.hex()
+
+
+def open_warehouse(settings: Settings) -> Warehouse:
+    if settings.warehouse == "postgres":
+        return PostgresWarehouse()
+    return DuckDBWarehouse(settings.duckdb_path)
