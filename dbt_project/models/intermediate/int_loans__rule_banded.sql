@@ -1,0 +1,109 @@
+with
+
+applications as (
+
+    select * from {{ ref('stg_loan_events__applications') }}
+
+),
+
+latest_performance as (
+
+    select * from {{ ref('int_loans__latest_performance') }}
+
+),
+
+first_applications as (
+
+    -- One application per loan: the first one that landed.
+    select
+        *,
+        row_number() over (
+            partition by loan_id order by occurred_at, landed_at, event_id
+        ) as application_rank
+    from applications
+
+),
+
+joined as (
+
+    select
+        first_applications.*,
+        latest_performance.as_of_date,
+        latest_performance.loan_status,
+        latest_performance.meets_credit_policy,
+        coalesce(latest_performance.outcome, 'unresolved') as outcome,
+        latest_performance.total_pymnt,
+        latest_performance.recoveries,
+        latest_performance.out_prncp,
+        latest_performance.last_pymnt_date
+    from first_applications
+    left join latest_performance on first_applications.loan_id = latest_performance.loan_id
+    where first_applications.application_rank = 1
+
+),
+
+rules as (
+
+    select
+        *,
+        -- The original rule's two halves, with the thresholds as dbt variables.
+        coalesce(
+            dti >= {{ var('watchlist_dti_min') }}
+            or revol_util >= {{ var('watchlist_revol_util_min') }},
+            false
+        ) as is_high_leverage,
+        coalesce(
+            delinq_2yrs >= {{ var('watchlist_delinq_2yrs_min') }}
+            or inq_last_6mths >= {{ var('watchlist_inq_last_6mths_min') }},
+            false
+        ) as has_credit_stress
+    from joined
+
+),
+
+final as (
+
+    select
+        *,
+        is_high_leverage and has_credit_stress as is_rule_watchlist,
+        case
+            when is_high_leverage and has_credit_stress then 'high'
+            when is_high_leverage or has_credit_stress then 'medium'
+            else 'low'
+        end as risk_tier,
+        -- Band edges are the watchlist thresholds themselves, closed below (>=), so a dti of
+        -- exactly 30 is in the top band and flagged: the bands never contradict the rule.
+        case
+            when dti is null then 'unknown'
+            when dti < 10 then '0-10'
+            when dti < 20 then '10-20'
+            when dti < {{ var('watchlist_dti_min') }} then '20-{{ var("watchlist_dti_min") }}'
+            else '{{ var("watchlist_dti_min") }}+'
+        end as dti_band,
+        case
+            when revol_util is null then 'unknown'
+            when revol_util < 40 then '0-40'
+            when revol_util < 60 then '40-60'
+            when revol_util < {{ var('watchlist_revol_util_min') }} then '60-{{ var("watchlist_revol_util_min") }}'
+            else '{{ var("watchlist_revol_util_min") }}+'
+        end as revol_util_band,
+        case
+            when int_rate is null then 'unknown'
+            when int_rate < 10 then '0-10'
+            when int_rate < 15 then '10-15'
+            when int_rate < 20 then '15-20'
+            else '20+'
+        end as int_rate_band,
+        case
+            when issue_date is not null and earliest_cr_line_date is not null
+                then {{ dbt.datediff('earliest_cr_line_date', 'issue_date', 'month') }} / 12.0
+        end as credit_history_years,
+        case
+            when issue_date is not null and as_of_date is not null
+                then cast({{ dbt.datediff('issue_date', 'as_of_date', 'month') }} as integer)
+        end as months_on_book
+    from rules
+
+)
+
+select * from final

@@ -1,0 +1,64 @@
+with
+
+loans as (
+
+    select * from {{ ref('int_loans__rule_banded') }}
+
+),
+
+final as (
+
+    select
+        loan_id,
+        issue_date,
+        as_of_date,
+        months_on_book,
+        loan_amnt,
+        funded_amnt,
+        term_months,
+        int_rate,
+        installment,
+        grade,
+        sub_grade,
+        emp_length_years,
+        home_ownership,
+        annual_inc,
+        verification_status,
+        purpose,
+        addr_state,
+        dti,
+        dti_quality_flag,
+        revol_util,
+        revol_bal,
+        delinq_2yrs,
+        inq_last_6mths,
+        fico_range_low,
+        fico_range_high,
+        open_acc,
+        pub_rec,
+        total_acc,
+        mort_acc,
+        pub_rec_bankruptcies,
+        application_type,
+        credit_history_years,
+        dti_band,
+        revol_util_band,
+        int_rate_band,
+        is_high_leverage,
+        has_credit_stress,
+        is_rule_watchlist,
+        risk_tier,
+        loan_status,
+        meets_credit_policy,
+        outcome,
+        outcome = 'default' as is_default,
+        outcome <> 'unresolved' as is_resolved,
+        total_pymnt,
+        recoveries,
+        out_prncp,
+        last_pymnt_date
+    from loans
+
+)
+
+select * from final

@@ -1,0 +1,60 @@
+"""Shared fixtures: a real Postgres (throwaway unless PGHOST points at one) and fixture CSVs."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from ingest.synthetic import write_synthetic_csv
+from tests.postgres_cluster import throwaway_cluster
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[dict[str, str]]:
+    """PG* variables of a server for the session: the caller's if PGHOST is set, else ours."""
+    if os.environ.get("PGHOST"):
+        yield {k: v for k, v in os.environ.items() if k.startswith("PG")}
+        return
+    with throwaway_cluster() as env:
+        yield env
+
+
+@pytest.fixture
+def postgres_env(postgres_server, monkeypatch) -> Iterator[dict[str, str]]:
+    """A fresh database on the session's server, exported as PG* variables for the test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(**_connect_args(postgres_server))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"create database {name}")
+    env = {**postgres_server, "PGDATABASE": name}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    yield env
+    with admin.cursor() as cur:
+        cur.execute(f"drop database if exists {name} with (force)")
+    admin.close()
+
+
+def _connect_args(env: dict[str, str]) -> dict[str, str]:
+    return {
+        "host": env["PGHOST"],
+        "port": env.get("PGPORT", "5432"),
+        "user": env.get("PGUSER", "postgres"),
+        "password": env.get("PGPASSWORD", ""),
+        "dbname": env.get("PGDATABASE", "postgres"),
+    }
+
+
+@pytest.fixture(scope="session")
+def synthetic_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("synthetic") / "synthetic_loans.csv"
+    write_synthetic_csv(path, count=3_000, seed=11)
+    return path

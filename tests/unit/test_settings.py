@@ -1,0 +1,23 @@
+from pathlib import Path
+
+import pytest
+
+from ingest.settings import ConfigError, Settings
+
+
+def test_defaults():
+    settings = Settings.from_env({})
+    assert settings.warehouse == "duckdb"
+    assert settings.duckdb_path == Path("warehouse.duckdb")
+    assert settings.lake_url == "file://./lake"
+
+
+def test_environment_overrides():
+    settings = Settings.from_env({"WAREHOUSE": "Postgres", "DUCKDB_PATH": "/x/y.duckdb"})
+    assert settings.warehouse == "postgres"
+    assert settings.duckdb_path == Path("/x/y.duckdb")
+
+
+def test_unknown_warehouse_is_a_clear_error():
+    with pytest.raises(ConfigError, match="WAREHOUSE='mysql'"):
+        Settings.from_env({"WAREHOUSE": "mysql"})
