@@ -409,7 +409,8 @@ def simulate_chunk(rng: np.random.Generator, n: int, first_id: int) -> dict[str,
     amount = np.round(amount / 25) * 25
     long_term = rng.random(n) < (0.12 + 0.35 * (amount > 20_000) + 0.05 * (sub > 15))
     term = np.where(long_term, 60, 36)
-    dti = np.clip(rng.gamma(4.0, 4.4, n) + 2.5 * quality, 0, 49.9)
+    dti = np.maximum(rng.gamma(4.0, 4.4, n) + 2.5 * quality, 0)
+    dti = np.where(dti > 49.9, rng.uniform(30, 49.9, n), dti)  # no spike at the cap
     util = np.clip(52 + 9 * quality + 23 * rng.standard_normal(n), 0, 128)
     delinq = rng.poisson(0.28 * np.exp(0.35 * quality))
     inquiries = rng.poisson(0.62 * np.exp(0.3 * quality))

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-import psycopg2
 import pytest
 
+from exports.warehouse_reader import read_sql
 from ingest.loader import load_csv
+from ingest.settings import Settings
 from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
 from tests.conftest import REPO_ROOT
 
@@ -65,8 +66,7 @@ def test_postgres_builds_the_same_kpis(duckdb_kpis, synthetic_csv, postgres_env)
     load_csv(synthetic_csv, store, show_progress=False)
     store.close()
     dbt_build("postgres", postgres_env)
-    with psycopg2.connect("") as con:
-        postgres_kpis = pd.read_sql(KPI_QUERY, con)
+    postgres_kpis = read_sql(Settings(warehouse="postgres"), KPI_QUERY)
     pd.testing.assert_frame_equal(
         postgres_kpis.astype(float), duckdb_kpis.astype(float), check_exact=False, rtol=1e-12
     )

@@ -55,7 +55,9 @@ def test_load_lands_good_rows_and_quarantines_bad_ones(warehouse, quirky_csv):
     assert (report.rows_read, report.applications_landed, report.performance_landed) == (7, 3, 3)
     assert report.quarantined == 4 and report.duplicates_skipped == 0
     assert query("select loan_id from raw.loan_applications order by source_offset") == [
-        ("1",), ("2",), ("7",)
+        ("1",),
+        ("2",),
+        ("7",),
     ]
     quarantine = query(
         "select source_offset, error_field, reason from raw.ingest_quarantine order by source_offset"
@@ -65,7 +67,9 @@ def test_load_lands_good_rows_and_quarantines_bad_ones(warehouse, quirky_csv):
     assert quarantine[1][1] == "id" and "line 5" in quarantine[1][2]
     assert "broken quoting" in quarantine[2][2]
     assert quarantine[3][1] == "issue_d" and "'sometime' is not a month" in quarantine[3][2]
-    (batches,) = query("select records_received, applications_landed, quarantined from raw.ingest_batches")
+    (batches,) = query(
+        "select records_received, applications_landed, quarantined from raw.ingest_batches"
+    )
     assert batches == (10, 3, 4)
 
 
@@ -75,7 +79,11 @@ def test_loading_the_same_file_twice_adds_nothing(warehouse, quirky_csv):
     again = load_csv(quirky_csv, store, show_progress=False)
     assert (again.applications_landed, again.performance_landed, again.quarantined) == (0, 0, 0)
     assert again.duplicates_skipped == 10
-    for table, expected in [("loan_applications", 3), ("loan_performance", 3), ("ingest_quarantine", 4)]:
+    for table, expected in [
+        ("loan_applications", 3),
+        ("loan_performance", 3),
+        ("ingest_quarantine", 4),
+    ]:
         assert query(f"select count(*) from raw.{table}") == [(expected,)]
 
 
@@ -83,7 +91,9 @@ def test_small_batches_land_everything_once(warehouse, synthetic_csv):
     store, query = warehouse
     report = load_csv(synthetic_csv, store, batch_rows=700, show_progress=False)
     assert report.batches == 5
-    assert query("select count(distinct loan_id), count(*) from raw.loan_applications") == [(3000, 3000)]
+    assert query("select count(distinct loan_id), count(*) from raw.loan_applications") == [
+        (3000, 3000)
+    ]
     assert query("select count(*) from raw.ingest_batches") == [(5,)]
 
 

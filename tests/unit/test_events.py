@@ -58,14 +58,35 @@ def test_event_id_is_uuid5_and_deterministic():
     assert event_id(APPLICATION, "7", "2017-03-01T00:00:00Z") == str(expected)
 
 
-HEADER = ["id", "url", "loan_amnt", "issue_d", "dti", "loan_status", "last_pymnt_d",
-          "total_pymnt", "last_credit_pull_d", "recoveries", "emp_title"]  # fmt: skip
+HEADER = [
+    "id",
+    "url",
+    "loan_amnt",
+    "issue_d",
+    "dti",
+    "loan_status",
+    "last_pymnt_d",
+    "total_pymnt",
+    "last_credit_pull_d",
+    "recoveries",
+    "emp_title",
+]
 
 
 def _build(**overrides):
-    row = {"id": "42", "url": "", "loan_amnt": "5000.0", "issue_d": "Mar-2017", "dti": "999",
-           "loan_status": "Charged Off", "last_pymnt_d": "Jul-2018", "total_pymnt": "1200.5",
-           "last_credit_pull_d": "Feb-19", "recoveries": "10.0", "emp_title": ""}  # fmt: skip
+    row = {
+        "id": "42",
+        "url": "",
+        "loan_amnt": "5000.0",
+        "issue_d": "Mar-2017",
+        "dti": "999",
+        "loan_status": "Charged Off",
+        "last_pymnt_d": "Jul-2018",
+        "total_pymnt": "1200.5",
+        "last_credit_pull_d": "Feb-19",
+        "recoveries": "10.0",
+        "emp_title": "",
+    }
     row.update(overrides)
     builder = LoanEventBuilder(HEADER, "test", 2026)
     return builder.build([row[name] for name in HEADER])
@@ -76,15 +97,27 @@ def test_row_splits_into_application_and_performance_without_leaks():
     assert application.event_type == APPLICATION and performance.event_type == PERFORMANCE
     assert application.loan_id == performance.loan_id == "42"
     assert not set(application.payload) & PERFORMANCE_FIELDS
-    assert application.payload == {"id": "42", "loan_amnt": "5000.0", "issue_d": "Mar-2017", "dti": "999"}
+    assert application.payload == {
+        "id": "42",
+        "loan_amnt": "5000.0",
+        "issue_d": "Mar-2017",
+        "dti": "999",
+    }
     assert performance.payload["loan_status"] == "Charged Off"
     assert application.occurred_at == "2017-03-01T00:00:00Z"
     # as of the latest month the row knows of: last credit pull, Feb 2019 (two-digit year)
     assert performance.occurred_at == "2019-02-01T00:00:00Z"
     assert performance.payload["as_of_d"] == "2019-02-01"
     envelope = orjson.loads(application.to_json())
-    assert set(envelope) == {"event_id", "event_type", "schema_version", "occurred_at", "source",
-                             "loan_id", "payload"}  # fmt: skip
+    assert set(envelope) == {
+        "event_id",
+        "event_type",
+        "schema_version",
+        "occurred_at",
+        "source",
+        "loan_id",
+        "payload",
+    }
 
 
 def test_rows_without_usable_issue_date_are_event_errors():

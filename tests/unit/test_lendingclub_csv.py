@@ -23,7 +23,7 @@ def test_plain_rows_keep_raw_strings(tmp_path):
 
 
 def test_prospectus_preamble_and_quoted_header(tmp_path):
-    text = 'Notes offered by Prospectus (https://www.lendingclub.com/info/prospectus.action)\n'
+    text = "Notes offered by Prospectus (https://www.lendingclub.com/info/prospectus.action)\n"
     text += '"id","int_rate"\n"1"," 10.65%"\n'
     header, records = _records(tmp_path, text)
     assert header == ["id", "int_rate"]
@@ -40,7 +40,9 @@ def test_footer_lines_and_blank_lines_are_skipped(tmp_path):
 def test_quoted_field_spanning_lines_is_one_record(tmp_path):
     text = 'id,desc,b\n1,"first line,\nsecond line",z\n2,plain,z\n'
     _, records = _records(tmp_path, text)
-    assert records[0] == CsvRow(2, '1,"first line,\nsecond line",z', ["1", "first line,\nsecond line", "z"])
+    assert records[0] == CsvRow(
+        2, '1,"first line,\nsecond line",z', ["1", "first line,\nsecond line", "z"]
+    )
     assert records[1].line == 4
 
 
@@ -49,7 +51,10 @@ def test_wrong_column_count_is_rejected_with_line_number(tmp_path):
     assert isinstance(records[1], CsvReject)
     assert records[1].line == 3
     assert "expected 3 fields" in records[1].reason and "found 2" in records[1].reason
-    assert [r.values for r in records if isinstance(r, CsvRow)] == [["1", "x", "y"], ["3", "x", "y"]]
+    assert [r.values for r in records if isinstance(r, CsvRow)] == [
+        ["1", "x", "y"],
+        ["3", "x", "y"],
+    ]
 
 
 def test_text_after_a_closing_quote_is_broken_quoting(tmp_path):

@@ -57,8 +57,15 @@ def test_joint_distributions_look_like_lending_club(loans):
     by_grade = rate.groupby(loans["grade"]).mean()
     assert by_grade.is_monotonic_increasing
     statuses = set(loans["loan_status"])
-    assert {"Current", "Fully Paid", "Charged Off", "In Grace Period", "Late (31-120 days)",
-            "Late (16-30 days)", "Does not meet the credit policy. Status:Fully Paid"} <= statuses  # fmt: skip
+    assert {
+        "Current",
+        "Fully Paid",
+        "Charged Off",
+        "In Grace Period",
+        "Late (31-120 days)",
+        "Late (16-30 days)",
+        "Does not meet the credit policy. Status:Fully Paid",
+    } <= statuses
     years = loans["issue_d"].map(lambda t: parse_lc_month(t, 2026).year)
     assert years.nunique() >= 8
 
@@ -68,29 +75,51 @@ def test_a_model_on_origination_fields_reaches_the_real_data_auc_band(loans):
     label = resolved["loan_status"].str.contains("Charged Off").astype(int)
     assert label.mean() == pytest.approx(0.2, abs=0.05)
     number = lambda col: pd.to_numeric(resolved[col].str.replace("%", ""), errors="coerce")  # noqa: E731
-    features = pd.DataFrame({
-        "loan_amnt": number("loan_amnt"), "int_rate": number("int_rate"),
-        "dti": number("dti").where(lambda v: v <= 100), "revol_util": number("revol_util"),
-        "delinq_2yrs": number("delinq_2yrs"), "inq_last_6mths": number("inq_last_6mths"),
-        "fico": number("fico_range_low"), "log_income": np.log(number("annual_inc")),
-        "term": resolved["term"], "grade": resolved["grade"], "purpose": resolved["purpose"],
-        "home": resolved["home_ownership"],
-    })  # fmt: skip
+    features = pd.DataFrame(
+        {
+            "loan_amnt": number("loan_amnt"),
+            "int_rate": number("int_rate"),
+            "dti": number("dti").where(lambda v: v <= 100),
+            "revol_util": number("revol_util"),
+            "delinq_2yrs": number("delinq_2yrs"),
+            "inq_last_6mths": number("inq_last_6mths"),
+            "fico": number("fico_range_low"),
+            "log_income": np.log(number("annual_inc")),
+            "term": resolved["term"],
+            "grade": resolved["grade"],
+            "purpose": resolved["purpose"],
+            "home": resolved["home_ownership"],
+        }
+    )
     features = features.fillna(features.median(numeric_only=True))
     issued = resolved["issue_d"].map(lambda t: parse_lc_month(t, 2026))
     order = issued.sort_values(kind="stable").index
     cut = int(len(order) * 0.8)
     train, test = order[:cut], order[cut:]
     assert issued[train].max() <= issued[test].min()  # out of time
-    numeric = ["loan_amnt", "int_rate", "dti", "revol_util", "delinq_2yrs", "inq_last_6mths",
-               "fico", "log_income"]  # fmt: skip
+    numeric = [
+        "loan_amnt",
+        "int_rate",
+        "dti",
+        "revol_util",
+        "delinq_2yrs",
+        "inq_last_6mths",
+        "fico",
+        "log_income",
+    ]
     model = make_pipeline(
-        ColumnTransformer([
-            ("numeric", StandardScaler(), numeric),
-            ("categorical", OneHotEncoder(handle_unknown="ignore"), ["term", "grade", "purpose", "home"]),
-        ]),
+        ColumnTransformer(
+            [
+                ("numeric", StandardScaler(), numeric),
+                (
+                    "categorical",
+                    OneHotEncoder(handle_unknown="ignore"),
+                    ["term", "grade", "purpose", "home"],
+                ),
+            ]
+        ),
         LogisticRegression(max_iter=1000),
-    )  # fmt: skip
+    )
     model.fit(features.loc[train], label[train])
     auc = roc_auc_score(label[test], model.predict_proba(features.loc[test])[:, 1])
     assert 0.68 <= auc <= 0.76

@@ -1,0 +1,53 @@
+# credit-risk-ews: `make demo` runs the whole pipeline on the embedded DuckDB warehouse,
+# `make test` runs every check CI runs. Both create .venv on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DBT := $(VENV)/bin/dbt
+STAMP := $(VENV)/.installed
+WAREHOUSE ?= duckdb
+export WAREHOUSE
+DEMO_LOANS ?= 50000
+DEMO_CSV := lake/input/synthetic_loans.csv
+
+.PHONY: venv demo test lint docs bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	@echo "== 1/5 generate $(DEMO_LOANS) synthetic LendingClub loans"
+	$(PY) -m ingest generate --count $(DEMO_LOANS) --seed 42 --out $(DEMO_CSV)
+	@echo "== 2/5 create the raw tables ($(WAREHOUSE))"
+	$(PY) -m ingest init
+	@echo "== 3/5 land the CSV in the raw tables"
+	$(PY) -m ingest load $(DEMO_CSV)
+	@echo "== 4/5 dbt build (models and tests)"
+	$(DBT) build --profiles-dir profiles --target $(WAREHOUSE) --quiet
+	@echo "== 5/5 report"
+	$(PY) -m exports report
+	@echo
+	@echo "wrote: $(DEMO_CSV) (input), $${DUCKDB_PATH:-warehouse.duckdb} (warehouse: raw, staging, intermediate, marts schemas)"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	$(VENV)/bin/pytest
+
+docs: $(STAMP)
+	$(DBT) docs generate --profiles-dir profiles --target $(WAREHOUSE)
+	@echo "docs site in target/ (index.html, manifest.json, catalog.json): serve with"
+	@echo "  $(DBT) docs serve --profiles-dir profiles --port 8080"
+
+bench: $(STAMP)
+	$(PY) -m tests.benchmarks.load_benchmark
+
+clean:
+	rm -rf target lake warehouse.duckdb warehouse.duckdb.wal

@@ -1,0 +1,3 @@
+from exports.cli import main
+
+raise SystemExit(main())
