@@ -8,7 +8,6 @@ landing it again adds nothing.
 
 from __future__ import annotations
 
-import csv
 import io
 import time
 import uuid
@@ -295,18 +294,13 @@ class PostgresWarehouse(_BaseWarehouse):
         with self.con.cursor() as cur:
             for table, columns in batch.tables.items():
                 values = list(columns.values())
-                if table == "ingest_quarantine":
-                    values[0] = [_bytea_hex(raw) for raw in values[0]]
-                buffer = io.StringIO()
-                csv.writer(buffer, lineterminator="\n").writerows(zip(*values, strict=True))
-                if not buffer.tell():
+                if not values[0]:
                     inserted[table] = 0
                     continue
-                buffer.seek(0)
+                if table == "ingest_quarantine":
+                    values[0] = [_bytea_hex(raw) for raw in values[0]]
                 names = ", ".join(columns)
-                cur.copy_expert(
-                    f"copy incoming_{table} ({names}) from stdin with (format csv)", buffer
-                )
+                cur.copy_expert(f"copy incoming_{table} ({names}) from stdin", _copy_text(values))
                 cur.execute(
                     f"insert into {RAW_SCHEMA}.{table} ({names}, batch_id, landed_at) "
                     f"select {names}, %s, %s from incoming_{table} on conflict do nothing",
@@ -329,6 +323,20 @@ class PostgresWarehouse(_BaseWarehouse):
 
 def _bytea_hex(raw: bytes) -> str:
     return "\\x" + raw.hex()
+
+
+def _copy_field(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    text = value if isinstance(value, str) else str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _copy_text(columns: list[list[Any]]) -> io.StringIO:
+    """Columns in COPY's text format: half the client CPU of csv.writer, whose quoting of the
+    payloads' many double quotes dominated the Postgres load."""
+    rows = ("\t".join(map(_copy_field, row)) for row in zip(*columns, strict=True))
+    return io.StringIO("\n".join(rows) + "\n")
 
 
 def open_warehouse(settings: Settings) -> Warehouse:

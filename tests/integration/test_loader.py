@@ -110,3 +110,19 @@ def test_payload_round_trips_raw_strings(tmp_path, quirky_csv):
     assert duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True).execute(
         "select payload->>'loan_status' from raw.loan_performance where loan_id = '2'"
     ).fetchone() == ("Current",)
+
+
+def test_awkward_characters_land_exactly(warehouse, tmp_path):
+    """Tabs, backslashes, quotes and line breaks survive the bulk copy byte for byte."""
+    store, query = warehouse
+    awkward = 'said "hi"\\tback\\slash\ttab\nnew line'
+    path = tmp_path / "awkward.csv"
+    path.write_text(
+        "id,url,issue_d,desc,loan_status\n"
+        f'1,,Mar-2017,"{awkward.replace(chr(34), chr(34) * 2)}",Current\n'
+        "2,,Mar-2017\tx\n"  # wrong column count: quarantined with its tab
+    )
+    load_csv(path, store, show_progress=False)
+    assert query("select payload->>'desc' from raw.loan_applications") == [(awkward,)]
+    (raw,) = query("select raw_record from raw.ingest_quarantine")[0]
+    assert bytes(raw) == b"2,,Mar-2017\tx"
