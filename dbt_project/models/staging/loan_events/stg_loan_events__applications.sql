@@ -8,12 +8,7 @@ source as (
 
 deduplicated as (
 
-    -- The same event can land twice from two sources (e.g. a file loaded under two names);
-    -- event ids are deterministic, so keep the first landing of each.
-    select
-        *,
-        row_number() over (partition by event_id order by landed_at, source_offset) as landing_rank
-    from source
+    {{ first_landing('source') }}
 
 ),
 
@@ -58,7 +53,6 @@ fields as (
         payload ->> 'pub_rec_bankruptcies' as pub_rec_bankruptcies_text,
         payload ->> 'application_type' as application_type
     from deduplicated
-    where landing_rank = 1
 
 ),
 

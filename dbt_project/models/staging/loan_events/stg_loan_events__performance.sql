@@ -8,10 +8,7 @@ source as (
 
 deduplicated as (
 
-    select
-        *,
-        row_number() over (partition by event_id order by landed_at, source_offset) as landing_rank
-    from source
+    {{ first_landing('source') }}
 
 ),
 
@@ -31,7 +28,6 @@ fields as (
         payload ->> 'last_pymnt_d' as last_pymnt_d_text,
         payload ->> 'last_pymnt_amnt' as last_pymnt_amnt_text
     from deduplicated
-    where landing_rank = 1
 
 ),
 
