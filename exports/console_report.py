@@ -35,6 +35,8 @@ def format_kpis(kpis: pd.DataFrame) -> str:
 
 
 def format_watchlist(watchlist: pd.DataFrame, active_total: int) -> str:
+    if watchlist.empty:
+        return "Early-warning watchlist: no active loan is flagged (the book may hold only resolved loans)"
     title = (
         f"Early-warning watchlist: top {len(watchlist)} of {active_total:,} active loans flagged"
     )
