@@ -37,6 +37,10 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	@# sqlfluff compiles the project with dbt (DuckDB target) and parses it in both dialects.
+	@mkdir -p target
+	DUCKDB_PATH=target/sqlfluff.duckdb $(VENV)/bin/sqlfluff lint --dialect duckdb dbt_project/models dbt_project/tests
+	DUCKDB_PATH=target/sqlfluff.duckdb $(VENV)/bin/sqlfluff lint --dialect postgres dbt_project/models dbt_project/tests
 
 test: lint
 	$(VENV)/bin/pytest

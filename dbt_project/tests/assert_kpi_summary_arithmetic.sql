@@ -31,7 +31,9 @@ final as (
     where
         kpis.portfolio_rows <> recount.portfolio_rows
         or kpis.watchlist_rows <> recount.watchlist_rows
-        or abs(kpis.watchlist_share - cast(kpis.watchlist_rows as double precision) / kpis.portfolio_rows) > 1e-9
+        or abs(
+            kpis.watchlist_share - cast(kpis.watchlist_rows as double precision) / kpis.portfolio_rows
+        ) > 1e-9
         or abs(kpis.lift_vs_baseline - kpis.watchlist_default_rate / kpis.baseline_default_rate) > 1e-9
 
 )

@@ -12,7 +12,7 @@ ranked as (
         *,
         row_number() over (
             partition by loan_id
-            order by as_of_date desc, occurred_at desc, landed_at desc, event_id
+            order by as_of_date desc, occurred_at desc, landed_at desc, event_id asc
         ) as recency_rank
     from performance
 

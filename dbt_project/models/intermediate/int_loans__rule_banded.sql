@@ -84,7 +84,8 @@ final as (
             when revol_util is null then 'unknown'
             when revol_util < 40 then '0-40'
             when revol_util < 60 then '40-60'
-            when revol_util < {{ var('watchlist_revol_util_min') }} then '60-{{ var("watchlist_revol_util_min") }}'
+            when revol_util < {{ var('watchlist_revol_util_min') }}
+                then '60-{{ var("watchlist_revol_util_min") }}'
             else '{{ var("watchlist_revol_util_min") }}+'
         end as revol_util_band,
         case
@@ -96,11 +97,11 @@ final as (
         end as int_rate_band,
         case
             when issue_date is not null and earliest_cr_line_date is not null
-                then {{ dbt.datediff('earliest_cr_line_date', 'issue_date', 'month') }} / 12.0
+                then {{ dbt.datediff('earliest_cr_line_date', 'issue_date', 'month') }} / 12.0  -- noqa: LT05
         end as credit_history_years,
         case
             when issue_date is not null and as_of_date is not null
-                then cast({{ dbt.datediff('issue_date', 'as_of_date', 'month') }} as integer)
+                then cast({{ dbt.datediff('issue_date', 'as_of_date', 'month') }} as integer)  -- noqa: LT05
         end as months_on_book
     from rules
 

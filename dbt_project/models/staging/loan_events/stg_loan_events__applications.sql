@@ -140,8 +140,10 @@ final as (
         end as dti_quality_flag,
         delinq_2yrs,
         -- Credit history is bounded by the loan's own issue year, not today's.
-        {{ lc_month_date('earliest_cr_line_text', "coalesce(extract(year from issue_date), extract(year from landed_at))") }}
-            as earliest_cr_line_date,
+        {{ lc_month_date(
+            'earliest_cr_line_text',
+            'coalesce(extract(year from issue_date), extract(year from landed_at))'
+        ) }} as earliest_cr_line_date,
         issue_date is null and issue_d_text is not null as issue_date_unparseable,
         fico_range_low,
         fico_range_high,

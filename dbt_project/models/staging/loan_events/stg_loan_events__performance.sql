@@ -49,12 +49,10 @@ final as (
         loan_status_text not like 'Does not meet the credit policy.%' as meets_credit_policy,
         loan_status_text as loan_status_raw,
         case
-            when loan_status_text in (
-                'Charged Off', 'Default', 'Does not meet the credit policy. Status:Charged Off'
-            ) then 'default'
-            when loan_status_text in (
-                'Fully Paid', 'Does not meet the credit policy. Status:Fully Paid'
-            ) then 'good'
+            when loan_status_text in ('Charged Off', 'Default') then 'default'
+            when loan_status_text = 'Does not meet the credit policy. Status:Charged Off' then 'default'
+            when loan_status_text = 'Fully Paid' then 'good'
+            when loan_status_text = 'Does not meet the credit policy. Status:Fully Paid' then 'good'
             else 'unresolved'
         end as outcome,
         {{ lc_number('total_pymnt_text') }} as total_pymnt,
