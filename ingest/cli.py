@@ -1,10 +1,11 @@
-"""`python -m ingest ...`: generate loans, create the raw tables, load a CSV."""
+"""`python -m ingest ...`: generate loans, create the raw tables, load a CSV, and stream\nevents through Kafka (produce, run, broker, reprocess-quarantine)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from ingest.lendingclub_csv import CsvFormatError
@@ -57,6 +58,70 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
+    from ingest.service import run_service
+
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    if settings.warehouse == "duckdb":
+        print(
+            f"ingesting into DuckDB {settings.duckdb_path}: the file has one writer, so run dbt "
+            "after this service stops (use Postgres for live ingest with dbt alongside)",
+            file=sys.stderr,
+        )
+    report = run_service(settings, until_idle=args.until_idle, log_level=args.log_level)
+    print(report.summary())
+    return 0
+
+
+def _produce(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.producer import produce_csv, produce_synthetic
+
+    if args.csv is not None:
+        if not args.csv.is_file():
+            print(f"error: {args.csv}: no such file", file=sys.stderr)
+            return 2
+        report = produce_csv(settings, args.csv, args.count, args.rate)
+    else:
+        report = produce_synthetic(settings, args.synthetic, args.seed, args.count, args.rate)
+    print(report.summary())
+    return 0
+
+
+def _broker(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+
+    from ingest.local_broker import start_broker, stop_broker
+
+    host, _, port = settings.kafka_bootstrap.rpartition(":")
+    process = start_broker(int(args.port or port), host or "127.0.0.1")
+    print(
+        f"Tansu development broker on {host}:{args.port or port} (memory only: topics are lost "
+        "when it stops; production uses Kafka or Redpanda). Ctrl-C or SIGTERM stops it.",
+        flush=True,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: stop_broker(process))
+    try:
+        process.wait()
+    finally:
+        stop_broker(process)
+    return 0
+
+
+def _reprocess(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.quarantine_replay import reprocess_quarantine
+
+    warehouse = open_warehouse(settings)
+    try:
+        print(reprocess_quarantine(warehouse, settings).summary())
+    finally:
+        warehouse.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -74,10 +139,43 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("path", type=Path, help="LendingClub accepted-loans CSV export")
     load.add_argument("--batch-rows", type=int, default=25_000, help="rows per transaction")
     load.set_defaults(handler=_load)
+
+    run = commands.add_parser("run", help="stream events from Kafka into the raw tables")
+    run.add_argument(
+        "--until-idle",
+        type=float,
+        metavar="SECONDS",
+        help="exit after no message arrived for this long (batch runs, the demo)",
+    )
+    run.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING (default)")
+    run.set_defaults(handler=_run)
+
+    produce = commands.add_parser("produce", help="send loan events to Kafka")
+    source = produce.add_mutually_exclusive_group(required=True)
+    source.add_argument("--csv", type=Path, help="a LendingClub CSV export to replay")
+    source.add_argument("--synthetic", type=int, metavar="N", help="N synthetic loans")
+    produce.add_argument("--seed", type=int, default=42, help="seed for --synthetic")
+    produce.add_argument("--count", type=int, help="stop after this many events")
+    produce.add_argument(
+        "--rate", type=float, help="events per second (default: as fast as possible)"
+    )
+    produce.set_defaults(handler=_produce)
+
+    broker = commands.add_parser("broker", help="run a local development Kafka broker (Tansu)")
+    broker.add_argument("--port", type=int, help="port (default: the one in KAFKA_BOOTSTRAP)")
+    broker.set_defaults(handler=_broker)
+
+    reprocess = commands.add_parser(
+        "reprocess-quarantine",
+        help="decode quarantined Kafka messages again and land the ones that now pass",
+    )
+    reprocess.set_defaults(handler=_reprocess)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    # quixstreams imports authlib's httpx client, which warns on every start; not ours to fix.
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()

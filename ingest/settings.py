@@ -26,6 +26,20 @@ class Settings:
     duckdb_path: Path = Path("warehouse.duckdb")
     kafka_bootstrap: str = "127.0.0.1:19092"
     lake_url: str = "file://./lake"
+    applications_topic: str = "loan.applications"
+    performance_topic: str = "loan.performance"
+    consumer_group: str = "credit-risk-ews-ingest"
+    metrics_port: int = 9108
+    max_event_bytes: int = 1_048_576
+    commit_every: int = 20_000
+
+    @property
+    def topics(self) -> dict[str, str]:
+        """Event type -> the topic that carries it."""
+        return {
+            "loan.application": self.applications_topic,
+            "loan.performance": self.performance_topic,
+        }
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -40,4 +54,23 @@ class Settings:
             duckdb_path=Path(env.get("DUCKDB_PATH") or cls.duckdb_path),
             kafka_bootstrap=env.get("KAFKA_BOOTSTRAP") or cls.kafka_bootstrap,
             lake_url=env.get("LAKE_URL") or cls.lake_url,
+            applications_topic=env.get("INGEST_APPLICATIONS_TOPIC") or cls.applications_topic,
+            performance_topic=env.get("INGEST_PERFORMANCE_TOPIC") or cls.performance_topic,
+            consumer_group=env.get("INGEST_CONSUMER_GROUP") or cls.consumer_group,
+            metrics_port=_int(env, "INGEST_METRICS_PORT", cls.metrics_port),
+            max_event_bytes=_int(env, "INGEST_MAX_EVENT_BYTES", cls.max_event_bytes),
+            commit_every=_int(env, "INGEST_COMMIT_EVERY", cls.commit_every),
         )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not an integer") from None
+    if value < 0:
+        raise ConfigError(f"{name}={text!r} must not be negative")
+    return value

@@ -133,6 +133,7 @@ class Warehouse(Protocol):
 
     def init(self) -> None: ...
     def land(self, batch: Batch) -> BatchResult: ...
+    def query(self, sql: str) -> list[tuple[Any, ...]]: ...
     def close(self) -> None: ...
 
 
@@ -232,6 +233,9 @@ class DuckDBWarehouse(_BaseWarehouse):
             self.con.unregister("incoming")
         return inserted
 
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql).fetchall()
+
     def _insert_audit(self, row: tuple[Any, ...]) -> None:
         placeholders = ", ".join("?" for _ in BATCH_COLUMNS)
         self.con.execute(
@@ -278,6 +282,14 @@ class PostgresWarehouse(_BaseWarehouse):
                     )
             self._staging_ready = True
 
+    def land(self, batch: Batch) -> BatchResult:
+        import psycopg2
+
+        try:
+            return super().land(batch)
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            raise WarehouseUnavailable(f"Postgres write failed: {str(exc).strip()}") from exc
+
     def _commit(self) -> None:
         self.con.commit()
 
@@ -309,6 +321,13 @@ class PostgresWarehouse(_BaseWarehouse):
                 inserted[table] = cur.rowcount
         return inserted
 
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        with self.con.cursor() as cur:
+            cur.execute(sql)
+            rows = cur.fetchall()
+        self.con.rollback()  # end the read transaction
+        return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in rows]
+
     def _insert_audit(self, row: tuple[Any, ...]) -> None:
         with self.con.cursor() as cur:
             cur.execute(
@@ -318,7 +337,8 @@ class PostgresWarehouse(_BaseWarehouse):
             )
 
     def close(self) -> None:
-        self.con.close()
+        if not self.con.closed:
+            self.con.close()
 
 
 def _bytea_hex(raw: bytes) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from ingest.local_broker import local_broker
 from ingest.synthetic import write_synthetic_csv
 from tests.postgres_cluster import throwaway_cluster
 
@@ -58,3 +60,26 @@ def synthetic_csv(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("synthetic") / "synthetic_loans.csv"
     write_synthetic_csv(path, count=3_000, seed=11)
     return path
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """A real Kafka-protocol broker (Tansu) on a free loopback port for the session."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with local_broker(port) as bootstrap:
+        yield bootstrap
+
+
+@pytest.fixture
+def stream_env(kafka_bootstrap) -> dict[str, str]:
+    """Settings for one streaming test: its own topics and consumer group, metrics off."""
+    run = uuid.uuid4().hex[:8]
+    return {
+        "KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "INGEST_APPLICATIONS_TOPIC": f"apps-{run}",
+        "INGEST_PERFORMANCE_TOPIC": f"perf-{run}",
+        "INGEST_CONSUMER_GROUP": f"ingest-{run}",
+        "INGEST_METRICS_PORT": "0",
+    }

@@ -36,41 +36,64 @@ def _as_postgres_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
-@contextmanager
-def throwaway_cluster() -> Iterator[dict[str, str]]:
-    """Start a trust-auth cluster on a free loopback port; yield its PG* variables."""
-    root = Path(tempfile.mkdtemp(prefix="crews-pg-"))
-    data, sockets = root / "data", root / "sock"
-    sockets.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(sockets, "postgres")
-    port = _free_port()
-    initdb, pg_ctl = _server_binary("initdb"), _server_binary("pg_ctl")
-    subprocess.run(
-        _as_postgres_user([initdb, "-D", str(data), "-A", "trust", "-U", "postgres"]),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        _as_postgres_user(
-            [pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield {
+class Cluster:
+    """A server we started: its PG* variables, and stop/start for warehouse-outage tests."""
+
+    def __init__(self, root: Path, port: int) -> None:
+        self.data, self.port, self.log = root / "data", port, root / "log"
+        self.options = f"-p {port} -k {root / 'sock'} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self.pg_ctl = _server_binary("pg_ctl")
+        self.env = {
             "PGHOST": "127.0.0.1",
             "PGPORT": str(port),
             "PGUSER": "postgres",
             "PGPASSWORD": "",
             "PGDATABASE": "postgres",
         }
-    finally:
+
+    def start(self) -> None:
         subprocess.run(
-            _as_postgres_user([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]),
+            _as_postgres_user(
+                [self.pg_ctl, "-D", str(self.data), "-o", self.options, "-l", str(self.log),
+                 "-w", "start"]
+            ),
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        subprocess.run(
+            _as_postgres_user([self.pg_ctl, "-D", str(self.data), "-m", "immediate", "stop"]),
             capture_output=True,
         )
+
+
+@contextmanager
+def controlled_cluster() -> Iterator[Cluster]:
+    """Start a trust-auth cluster on a free loopback port; stop and delete it after."""
+    root = Path(tempfile.mkdtemp(prefix="crews-pg-"))
+    (root / "sock").mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(root / "sock", "postgres")
+    cluster = Cluster(root, _free_port())
+    subprocess.run(
+        _as_postgres_user(
+            [_server_binary("initdb"), "-D", str(cluster.data), "-A", "trust", "-U", "postgres"]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_cluster() -> Iterator[dict[str, str]]:
+    """Start a trust-auth cluster on a free loopback port; yield its PG* variables."""
+    with controlled_cluster() as cluster:
+        yield cluster.env
