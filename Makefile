@@ -8,6 +8,8 @@ DBT := $(VENV)/bin/dbt
 STAMP := $(VENV)/.installed
 WAREHOUSE ?= duckdb
 export WAREHOUSE
+KAFKA_BOOTSTRAP ?= 127.0.0.1:19092
+export KAFKA_BOOTSTRAP
 DEMO_LOANS ?= 50000
 DEMO_CSV := lake/input/synthetic_loans.csv
 
@@ -21,15 +23,18 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	@echo "== 1/5 generate $(DEMO_LOANS) synthetic LendingClub loans"
+	@echo "== 1/6 generate $(DEMO_LOANS) synthetic LendingClub loans"
 	$(PY) -m ingest generate --count $(DEMO_LOANS) --seed 42 --out $(DEMO_CSV)
-	@echo "== 2/5 create the raw tables ($(WAREHOUSE))"
-	$(PY) -m ingest init
-	@echo "== 3/5 land the CSV in the raw tables"
-	$(PY) -m ingest load $(DEMO_CSV)
-	@echo "== 4/5 dbt build (models and tests)"
+	@echo "== 2/6 start the local development broker (Tansu, memory only) on $(KAFKA_BOOTSTRAP)"
+	@echo "== 3/6 produce the loans' events onto Kafka"
+	@echo "== 4/6 stream them into the raw tables ($(WAREHOUSE)) until the topics are drained"
+	@$(PY) -m ingest broker > lake/broker.log 2>&1 & broker=$$!; \
+	  trap "kill $$broker 2>/dev/null; wait $$broker 2>/dev/null" EXIT; \
+	  $(PY) -m ingest produce --csv $(DEMO_CSV) && \
+	  $(PY) -m ingest run --until-idle 5
+	@echo "== 5/6 dbt build (models and tests)"
 	$(DBT) build --profiles-dir profiles --target $(WAREHOUSE) --quiet
-	@echo "== 5/5 report"
+	@echo "== 6/6 report"
 	$(PY) -m exports report
 	@echo
 	@echo "wrote: $(DEMO_CSV) (input), $${DUCKDB_PATH:-warehouse.duckdb} (warehouse: raw, staging, intermediate, marts schemas)"

@@ -8,6 +8,7 @@ import time
 import warnings
 from pathlib import Path
 
+from ingest.kafka_topics import KafkaUnavailable
 from ingest.lendingclub_csv import CsvFormatError
 from ingest.settings import ConfigError, Settings
 from ingest.warehouse import WarehouseUnavailable, open_warehouse
@@ -61,7 +62,13 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     import logging
 
-    from ingest.service import run_service
+    with warnings.catch_warnings():
+        # quixstreams imports authlib's httpx client, which warns on every start (not ours);
+        # authlib forces its warnings on when imported, so silence them after that.
+        import authlib.deprecate
+
+        warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
+        from ingest.service import run_service
 
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -103,7 +110,9 @@ def _broker(args: argparse.Namespace, settings: Settings) -> int:
         "when it stops; production uses Kafka or Redpanda). Ctrl-C or SIGTERM stops it.",
         flush=True,
     )
-    signal.signal(signal.SIGTERM, lambda *_: stop_broker(process))
+    # SIGTERM unwinds to the finally below: stopping the broker inside the handler would
+    # deadlock on the wait() it interrupts.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         process.wait()
     finally:
@@ -174,13 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # quixstreams imports authlib's httpx client, which warns on every start; not ours to fix.
-    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
         return args.handler(args, settings)
-    except (ConfigError, WarehouseUnavailable, CsvFormatError) as exc:
+    except (ConfigError, WarehouseUnavailable, CsvFormatError, KafkaUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

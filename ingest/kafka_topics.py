@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 DEFAULT_PARTITIONS = 4
 # The Tansu development broker answers DescribeConfigs with only the settings a topic was
 # created with; giving these keeps clients that read them working (harmless on Kafka).
 _TOPIC_CONFIG = {"retention.ms": "604800000", "retention.bytes": "-1"}
+
+
+class KafkaUnavailable(RuntimeError):
+    """The brokers in KAFKA_BOOTSTRAP cannot be reached."""
 
 
 def client_config(bootstrap: str) -> dict[str, str | int]:
@@ -23,7 +28,13 @@ def client_config(bootstrap: str) -> dict[str, str | int]:
 def ensure_topics(bootstrap: str, names: list[str], partitions: int = DEFAULT_PARTITIONS) -> None:
     """Create missing topics; existing ones keep their partition count."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    existing = set(admin.list_topics(timeout=10).topics)
+    try:
+        existing = set(admin.list_topics(timeout=10).topics)
+    except KafkaException as exc:
+        raise KafkaUnavailable(
+            f"cannot reach Kafka at KAFKA_BOOTSTRAP={bootstrap} within 10s ({exc.args[0]}): "
+            "start a broker (`python -m ingest broker` for local development)"
+        ) from exc
     missing = [name for name in names if name not in existing]
     if not missing:
         return
