@@ -57,6 +57,7 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m tests.benchmarks.load_benchmark
+	$(PY) -m tests.benchmarks.stream_benchmark
 
 clean:
 	rm -rf target lake warehouse.duckdb warehouse.duckdb.wal
