@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 
 from ingest.local_broker import local_broker
 from ingest.synthetic import write_synthetic_csv
-from tests.postgres_cluster import throwaway_cluster
+from tests.postgres_cluster import free_port, throwaway_cluster
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,10 +64,7 @@ def synthetic_csv(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     """A real Kafka-protocol broker (Tansu) on a free loopback port for the session."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with local_broker(port) as bootstrap:
+    with local_broker(free_port()) as bootstrap:
         yield bootstrap
 
 

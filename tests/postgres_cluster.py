@@ -25,7 +25,8 @@ def _server_binary(name: str) -> str:
     return found
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on loopback, for servers the tests and benchmarks start."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -76,7 +77,7 @@ def controlled_cluster() -> Iterator[Cluster]:
     if os.geteuid() == 0:
         shutil.chown(root, "postgres")
         shutil.chown(root / "sock", "postgres")
-    cluster = Cluster(root, _free_port())
+    cluster = Cluster(root, free_port())
     subprocess.run(
         _as_postgres_user(
             [_server_binary("initdb"), "-D", str(cluster.data), "-A", "trust", "-U", "postgres"]

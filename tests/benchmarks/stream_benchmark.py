@@ -9,7 +9,6 @@ commit, from raw.ingest_batches), so broker start and group join are not counted
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,16 +26,10 @@ from ingest.producer import produce_csv
 from ingest.settings import Settings
 from ingest.synthetic import write_synthetic_csv
 from ingest.warehouse import Batch, PostgresWarehouse, SourcePosition
-from tests.postgres_cluster import throwaway_cluster
+from tests.postgres_cluster import free_port, throwaway_cluster
 
 LOANS = int(os.environ.get("BENCH_STREAM_LOANS", "100000"))  # two events each
 ROW_BY_ROW_EVENTS = 20_000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _batches(csv_path: Path, size: int = 20_000) -> list[Batch]:
@@ -57,11 +50,10 @@ def _batches(csv_path: Path, size: int = 20_000) -> list[Batch]:
 
 
 def _stream(env: dict[str, str]) -> tuple[float, float, int]:
-    result = subprocess.run(
+    subprocess.run(
         [sys.executable, "-m", "ingest", "run", "--until-idle", "3"],
         env={**os.environ, **env}, capture_output=True, text=True, check=True,
     )  # fmt: skip
-    del result
     if env["WAREHOUSE"] == "postgres":
         with psycopg2.connect("") as con, con.cursor() as cur:
             cur.execute(_SPAN_SQL)
@@ -125,7 +117,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="crews-stream-bench-"))
     csv_path = work / "loans.csv"
     write_synthetic_csv(csv_path, LOANS, seed=2)
-    with local_broker(_free_port()) as bootstrap, throwaway_cluster() as pg:
+    with local_broker(free_port()) as bootstrap, throwaway_cluster() as pg:
         os.environ.update(pg)
         env = {"KAFKA_BOOTSTRAP": bootstrap, "INGEST_METRICS_PORT": "0"}
         settings = Settings.from_env({**os.environ, **env})

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 
 from confluent_kafka import Producer
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.streaming import produce, start_ingester, wait_for
+from tests.postgres_cluster import free_port
 
 EVENTS = 400
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _scrape(port: int) -> dict[tuple[str, tuple], float]:
@@ -32,7 +26,7 @@ def _scrape(port: int) -> dict[tuple[str, tuple], float]:
 
 
 def test_metrics_count_consumed_landed_quarantined_and_latency(stream_env, synthetic_csv, tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {
         **stream_env,
         "INGEST_METRICS_PORT": str(port),
