@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-KPI_QUERY = "select * from marts.kpi_summary"
+KPI_QUERY = "select * from marts.kpi_summary where segment_type = 'portfolio'"
 WATCHLIST_QUERY = """
 select loan_id, grade, loan_status, dti, revol_util, delinq_2yrs, inq_last_6mths, reason_codes
 from marts.early_warning_watchlist

@@ -1,4 +1,5 @@
--- The watchlist holds active (unresolved) loans only, and every flagged reason matches its rule.
+-- The watchlist holds active (unresolved) loans only, every reason code matches its rule,
+-- and every active loan that trips a rule is on it.
 with
 
 watchlist as (
@@ -13,17 +14,36 @@ loans as (
 
 ),
 
+late_or_grace as (
+
+    select
+        *,
+        loan_status in ('In Grace Period', 'Late (16-30 days)', 'Late (31-120 days)')
+            as is_behind
+    from loans
+
+),
+
 final as (
 
-    select watchlist.loan_id
-    from watchlist
-    inner join loans on watchlist.loan_id = loans.loan_id
+    select late_or_grace.loan_id
+    from late_or_grace
+    left join watchlist on late_or_grace.loan_id = watchlist.loan_id
     where
-        loans.outcome <> 'unresolved'
-        or (watchlist.reason_codes like '%RULE_LEVERAGE_STRESS%') <> loans.is_rule_watchlist
-        or (watchlist.reason_codes like '%BEHAVIOUR_%') <> (
-            loans.loan_status in ('In Grace Period', 'Late (16-30 days)', 'Late (31-120 days)')
+        (watchlist.loan_id is not null and late_or_grace.outcome <> 'unresolved')
+        or (
+            watchlist.loan_id is null
+            and late_or_grace.outcome = 'unresolved'
+            and (
+                late_or_grace.is_rule_watchlist
+                or late_or_grace.is_behind
+                or late_or_grace.is_model_watchlist
+            )
         )
+        or (watchlist.reason_codes like '%RULE_LEVERAGE_STRESS%')
+        <> late_or_grace.is_rule_watchlist
+        or (watchlist.reason_codes like '%BEHAVIOUR_%') <> late_or_grace.is_behind
+        or (watchlist.reason_codes like '%MODEL_PD%') <> late_or_grace.is_model_watchlist
 
 )
 

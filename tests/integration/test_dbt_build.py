@@ -1,8 +1,9 @@
-"""`dbt build` (models and data tests) on DuckDB and on a real Postgres over the same input."""
+"""`dbt build` (models, unit and data tests) on DuckDB and on a real Postgres over the same
+input: the KPIs against an independent computation, the two warehouses against each other,
+incremental runs against a full refresh, the optional model trigger, and the docs."""
 
-import os
-import subprocess
-import sys
+import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -12,37 +13,48 @@ import pytest
 from exports.warehouse_reader import read_sql
 from ingest.loader import load_csv
 from ingest.settings import Settings
-from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
-from tests.conftest import REPO_ROOT
+from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
+from tests.book_updates import split_book, write_next_month
+from tests.dbt_runner import run_dbt
 
-DBT = str(Path(sys.executable).parent / "dbt")
-KPI_QUERY = "select * from marts.kpi_summary"
+KPI_QUERY = "select * from marts.kpi_summary order by segment_type, segment"
+MODEL_SCHEMAS = ("staging", "intermediate", "marts")
+# No lookback: an incremental run must then find the new events by its watermark alone.
+NO_LOOKBACK = ("--vars", "{incremental_lookback_minutes: 0}")
 
 
-def dbt_build(target: str, env: dict[str, str]) -> None:
-    result = subprocess.run(
-        [DBT, "build", "--profiles-dir", "profiles", "--target", target],
-        cwd=REPO_ROOT,
-        env={**os.environ, **env, "WAREHOUSE": target},
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout[-4000:]
+def land(store: Warehouse, csv_path: Path) -> None:
+    store.init()
+    load_csv(csv_path, store, show_progress=False)
+    store.close()
 
 
 @pytest.fixture(scope="module")
-def duckdb_kpis(tmp_path_factory, synthetic_csv) -> pd.DataFrame:
+def book_in_two_loads(tmp_path_factory, synthetic_csv) -> tuple[Path, Path, Path]:
+    """The book as two files landed one after the other, and next month's news for 300
+    loans of the first: an incremental run must find them by what landed since its last run,
+    not by what landed in the latest load."""
+    folder = tmp_path_factory.mktemp("loads")
+    first, second, update = folder / "first.csv", folder / "second.csv", folder / "update.csv"
+    split_book(synthetic_csv, first, second, 1500)
+    assert write_next_month(first, update, 300) == 300
+    return first, second, update
+
+
+@pytest.fixture(scope="module")
+def duckdb_built(tmp_path_factory, synthetic_csv) -> Path:
     path = tmp_path_factory.mktemp("dbt") / "w.duckdb"
-    store = DuckDBWarehouse(path)
-    store.init()
-    load_csv(synthetic_csv, store, show_progress=False)
-    store.close()
-    dbt_build("duckdb", {"DUCKDB_PATH": str(path)})
+    land(DuckDBWarehouse(path), synthetic_csv)
+    run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(path)})
+    return path
+
+
+def duckdb_query(path: Path, query: str) -> pd.DataFrame:
     with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(KPI_QUERY).df()
+        return con.execute(query).df()
 
 
-def test_kpis_match_an_independent_computation_from_the_csv(duckdb_kpis, synthetic_csv):
+def test_kpis_match_an_independent_computation_from_the_csv(duckdb_built, synthetic_csv):
     loans = pd.read_csv(synthetic_csv, dtype=str, keep_default_na=False)
     status = loans["loan_status"]
     bad = status.str.contains("Charged Off") | (status == "Default")
@@ -52,21 +64,122 @@ def test_kpis_match_an_independent_computation_from_the_csv(duckdb_kpis, synthet
     flagged = ((dti >= 30) | (number("revol_util") >= 80)) & (
         (number("delinq_2yrs") > 0) | (number("inq_last_6mths") >= 2)
     )
-    kpi = duckdb_kpis.iloc[0]
+    kpis = duckdb_query(duckdb_built, KPI_QUERY).set_index(["segment_type", "segment"])
+    kpi = kpis.loc[("portfolio", "all")]
     assert kpi.portfolio_rows == len(resolved)
     assert kpi.baseline_default_rate == pytest.approx(bad[resolved.index].mean())
     assert kpi.watchlist_rows == flagged.sum()
     assert kpi.watchlist_default_rate == pytest.approx(bad[resolved.index][flagged].mean())
     assert kpi.lift_vs_baseline > 1
+    by_grade = kpis.loc["grade"]
+    expected_by_grade = bad[resolved.index].groupby(resolved["grade"]).mean()
+    assert by_grade.baseline_default_rate.to_dict() == pytest.approx(expected_by_grade.to_dict())
 
 
-def test_postgres_builds_the_same_kpis(duckdb_kpis, synthetic_csv, postgres_env):
-    store = PostgresWarehouse()
-    store.init()
-    load_csv(synthetic_csv, store, show_progress=False)
-    store.close()
-    dbt_build("postgres", postgres_env)
-    postgres_kpis = read_sql(Settings(warehouse="postgres"), KPI_QUERY)
-    pd.testing.assert_frame_equal(
-        postgres_kpis.astype(float), duckdb_kpis.astype(float), check_exact=False, rtol=1e-12
+def test_every_model_and_column_is_described(duckdb_built, tmp_path):
+    """The docs site explains every column the warehouse really has, not just the YAML's."""
+    target = tmp_path / "docs"
+    run_dbt("docs", "generate", "--target-path", str(target), target="duckdb",
+            env={"DUCKDB_PATH": str(duckdb_built)})  # fmt: skip
+    manifest = json.loads((target / "manifest.json").read_text())
+    catalog = json.loads((target / "catalog.json").read_text())
+    assert (target / "index.html").exists()
+    undocumented = []
+    for unique_id, node in manifest["nodes"].items():
+        if node["resource_type"] != "model":
+            continue
+        if not node["description"].strip():
+            undocumented.append(node["name"])
+        described = {n for n, c in node["columns"].items() if c["description"].strip()}
+        actual = {c.lower() for c in catalog["nodes"][unique_id]["columns"]}
+        undocumented += [f"{node['name']}.{column}" for column in sorted(actual - described)]
+    assert not undocumented, f"models or columns without a description: {undocumented}"
+
+
+def test_the_model_trigger_flags_active_loans_once_predictions_exist(duckdb_built, tmp_path):
+    path = tmp_path / "scored.duckdb"
+    shutil.copy(duckdb_built, path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema ml")
+        con.execute(
+            "create table ml.loan_predictions as "
+            "select loan_id, 'run-old' as run_id, 0.99 as pd, 10 as risk_decile, "
+            "timestamp '2026-01-01' as scored_at from marts.fct_loans"
+        )
+        # The newer champion: every tenth loan at PD 0.9, the rest at 0.01.
+        con.execute(
+            "insert into ml.loan_predictions select loan_id, 'run-new', "
+            "case when loan_id % 10 = 0 then 0.9 else 0.01 end, "
+            "case when loan_id % 10 = 0 then 10 else 1 end, timestamp '2026-02-01' "
+            "from marts.fct_loans"
+        )
+    run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(path)})
+    watchlist = duckdb_query(path, "select * from marts.early_warning_watchlist")
+    model_flagged = watchlist[watchlist.reason_codes.str.contains("MODEL_PD")]
+    active_tenth = duckdb_query(
+        path, "select count(*) as n from marts.fct_loans "
+        "where outcome = 'unresolved' and loan_id % 10 = 0",
+    ).n[0]  # fmt: skip
+    assert len(model_flagged) == active_tenth > 0
+    assert set(model_flagged.model_run_id) == {"run-new"}
+    assert (model_flagged.pd == 0.9).all()
+    deciles = duckdb_query(
+        path, "select * from marts.kpi_summary where segment_type = 'risk_decile'"
     )
+    assert set(deciles.segment) == {"1", "10"}
+
+
+def table_contents(query) -> dict[str, pd.DataFrame]:
+    """Every model table, rows in a stable order, keyed by schema.table."""
+    tables = query(
+        "select table_schema, table_name from information_schema.tables "
+        f"where table_schema in {MODEL_SCHEMAS} and table_type = 'BASE TABLE'"
+    )
+    contents = {}
+    for schema, name in tables.itertuples(index=False):
+        frame = query(f"select * from {schema}.{name}")
+        contents[f"{schema}.{name}"] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
+    return contents
+
+
+def assert_same_tables(incremental: dict, full: dict) -> None:
+    assert sorted(incremental) == sorted(full)
+    for name, frame in full.items():
+        pd.testing.assert_frame_equal(incremental[name], frame, obj=name, check_dtype=False)
+
+
+def test_duckdb_incremental_runs_equal_a_full_refresh(book_in_two_loads, tmp_path):
+    first, second, update = book_in_two_loads
+    path = tmp_path / "incremental.duckdb"
+    env = {"DUCKDB_PATH": str(path)}
+    land(DuckDBWarehouse(path), first)
+    land(DuckDBWarehouse(path), second)
+    run_dbt("build", target="duckdb", env=env)
+    land(DuckDBWarehouse(path), update)
+    run_dbt("build", *NO_LOOKBACK, target="duckdb", env=env)
+    moved = duckdb_query(
+        path, "select count(*) as n from marts.fct_loans where as_of_date = '2019-04-01'"
+    )
+    assert moved.n[0] == 300
+    incremental = table_contents(lambda q: duckdb_query(path, q))
+    run_dbt("build", "--full-refresh", target="duckdb", env=env)
+    assert_same_tables(incremental, table_contents(lambda q: duckdb_query(path, q)))
+
+
+def test_postgres_builds_the_same_kpis_and_increments_like_a_full_refresh(
+    duckdb_built, book_in_two_loads, postgres_env
+):
+    first, second, update = book_in_two_loads
+    land(PostgresWarehouse(), first)
+    land(PostgresWarehouse(), second)
+    run_dbt("build", target="postgres", env=postgres_env)
+    postgres_kpis = read_sql(Settings(warehouse="postgres"), KPI_QUERY)
+    duckdb_kpis = duckdb_query(duckdb_built, KPI_QUERY)
+    pd.testing.assert_frame_equal(postgres_kpis, duckdb_kpis, check_dtype=False, rtol=1e-12)
+
+    land(PostgresWarehouse(), update)
+    run_dbt("build", *NO_LOOKBACK, target="postgres", env=postgres_env)
+    query = lambda q: read_sql(Settings(warehouse="postgres"), q)  # noqa: E731
+    incremental = table_contents(query)
+    run_dbt("build", "--full-refresh", target="postgres", env=postgres_env)
+    assert_same_tables(incremental, table_contents(query))

@@ -1,8 +1,31 @@
+{{ config(materialized='incremental', unique_key='loan_id', incremental_strategy='delete+insert') }}
+
 with
 
 performance as (
 
     select * from {{ ref('stg_loan_events__performance') }}
+
+),
+
+{% if is_incremental() -%}
+
+changed_loans as (
+
+    select distinct loan_id from performance
+    where {{ landed_since_watermark('landed_at', 'last_landed_at') }}
+
+),
+
+{% endif -%}
+
+loan_events as (
+
+    select performance.*
+    from performance
+    {% if is_incremental() -%}
+        inner join changed_loans on performance.loan_id = changed_loans.loan_id
+    {%- endif %}
 
 ),
 
@@ -13,8 +36,12 @@ ranked as (
         row_number() over (
             partition by loan_id
             order by as_of_date desc, occurred_at desc, landed_at desc, event_id asc
-        ) as recency_rank
-    from performance
+        ) as recency_rank,
+        min(case when outcome = 'default' then as_of_date end) over (
+            partition by loan_id
+        ) as first_default_date,
+        max(landed_at) over (partition by loan_id) as last_landed_at
+    from loan_events
 
 ),
 
@@ -28,12 +55,14 @@ final as (
         loan_status_raw,
         meets_credit_policy,
         outcome,
+        first_default_date,
         total_pymnt,
         total_rec_prncp,
         recoveries,
         out_prncp,
         last_pymnt_date,
-        last_pymnt_amnt
+        last_pymnt_amnt,
+        last_landed_at
     from ranked
     where recency_rank = 1
 

@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='loan_id', incremental_strategy='delete+insert') }}
+
 with
 
 applications as (
@@ -12,15 +14,36 @@ latest_performance as (
 
 ),
 
+{% if is_incremental() -%}
+
+changed_loans as (
+
+    select loan_id from applications
+    where {{ landed_since_watermark('landed_at', 'last_landed_at') }}
+    union
+    select loan_id from latest_performance
+    where {{ landed_since_watermark('last_landed_at', 'last_landed_at') }}
+
+),
+
+{% endif -%}
+
 first_applications as (
 
     -- One application per loan: the first one that landed.
     select
-        *,
+        applications.*,
         row_number() over (
-            partition by loan_id order by occurred_at, landed_at, event_id
-        ) as application_rank
+            partition by applications.loan_id
+            order by applications.occurred_at, applications.landed_at, applications.event_id
+        ) as application_rank,
+        max(applications.landed_at) over (
+            partition by applications.loan_id
+        ) as application_landed_at
     from applications
+    {% if is_incremental() -%}
+        inner join changed_loans on applications.loan_id = changed_loans.loan_id
+    {%- endif %}
 
 ),
 
@@ -35,7 +58,10 @@ joined as (
         latest_performance.total_pymnt,
         latest_performance.recoveries,
         latest_performance.out_prncp,
-        latest_performance.last_pymnt_date
+        latest_performance.last_pymnt_date,
+        latest_performance.first_default_date,
+        greatest(first_applications.application_landed_at, latest_performance.last_landed_at)
+            as last_landed_at
     from first_applications
     left join latest_performance on first_applications.loan_id = latest_performance.loan_id
     where first_applications.application_rank = 1
@@ -61,7 +87,7 @@ rules as (
 
 ),
 
-final as (
+banded as (
 
     select
         *,
@@ -102,8 +128,74 @@ final as (
         case
             when issue_date is not null and as_of_date is not null
                 then cast({{ dbt.datediff('issue_date', 'as_of_date', 'month') }} as integer)  -- noqa: LT05
-        end as months_on_book
+        end as months_on_book,
+        case
+            when issue_date is not null and first_default_date is not null
+                then cast({{ dbt.datediff('issue_date', 'first_default_date', 'month') }} as integer)  -- noqa: LT05
+        end as months_to_default
     from rules
+
+),
+
+final as (
+
+    select
+        loan_id,
+        event_id as application_event_id,
+        issue_date,
+        loan_amnt,
+        funded_amnt,
+        term_months,
+        int_rate,
+        installment,
+        grade,
+        sub_grade,
+        emp_title,
+        emp_length_years,
+        home_ownership,
+        annual_inc,
+        verification_status,
+        purpose,
+        title,
+        zip_code,
+        addr_state,
+        dti,
+        dti_quality_flag,
+        revol_util,
+        revol_bal,
+        delinq_2yrs,
+        earliest_cr_line_date,
+        fico_range_low,
+        fico_range_high,
+        inq_last_6mths,
+        mths_since_last_delinq,
+        open_acc,
+        pub_rec,
+        total_acc,
+        mort_acc,
+        pub_rec_bankruptcies,
+        application_type,
+        credit_history_years,
+        is_high_leverage,
+        has_credit_stress,
+        is_rule_watchlist,
+        risk_tier,
+        dti_band,
+        revol_util_band,
+        int_rate_band,
+        as_of_date,
+        months_on_book,
+        loan_status,
+        meets_credit_policy,
+        outcome,
+        first_default_date,
+        months_to_default,
+        total_pymnt,
+        recoveries,
+        out_prncp,
+        last_pymnt_date,
+        last_landed_at
+    from banded
 
 )
 

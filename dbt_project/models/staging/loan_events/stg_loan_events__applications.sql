@@ -1,14 +1,66 @@
+{{ config(materialized='incremental', incremental_strategy='append') }}
+
+{%- set payload_keys = [
+    'loan_amnt',
+    'funded_amnt',
+    'term',
+    'int_rate',
+    'installment',
+    'grade',
+    'sub_grade',
+    'emp_title',
+    'emp_length',
+    'home_ownership',
+    'annual_inc',
+    'verification_status',
+    'issue_d',
+    'purpose',
+    'title',
+    'zip_code',
+    'addr_state',
+    'dti',
+    'delinq_2yrs',
+    'earliest_cr_line',
+    'fico_range_low',
+    'fico_range_high',
+    'inq_last_6mths',
+    'mths_since_last_delinq',
+    'open_acc',
+    'pub_rec',
+    'revol_bal',
+    'revol_util',
+    'total_acc',
+    'mort_acc',
+    'pub_rec_bankruptcies',
+    'application_type'
+] %}
+
 with
 
 source as (
 
     select * from {{ source('loan_events', 'loan_applications') }}
+    {% if is_incremental() -%}
+        where {{ landed_since_watermark('landed_at') }}
+    {%- endif %}
 
 ),
 
 deduplicated as (
 
     {{ first_landing('source') }}
+
+),
+
+new_events as (
+
+    select * from deduplicated
+    {% if is_incremental() -%}
+        where not exists (
+            select 1 from {{ this }} as staged
+            where staged.event_id = deduplicated.event_id
+        )
+    {%- endif %}
 
 ),
 
@@ -20,39 +72,9 @@ fields as (
         occurred_at,
         landed_at,
         source,
-        payload ->> 'loan_amnt' as loan_amnt_text,
-        payload ->> 'funded_amnt' as funded_amnt_text,
-        payload ->> 'term' as term_text,
-        payload ->> 'int_rate' as int_rate_text,
-        payload ->> 'installment' as installment_text,
-        payload ->> 'grade' as grade,
-        payload ->> 'sub_grade' as sub_grade,
-        payload ->> 'emp_title' as emp_title,
-        payload ->> 'emp_length' as emp_length_text,
-        payload ->> 'home_ownership' as home_ownership,
-        payload ->> 'annual_inc' as annual_inc_text,
-        payload ->> 'verification_status' as verification_status,
-        payload ->> 'issue_d' as issue_d_text,
-        payload ->> 'purpose' as purpose,
-        payload ->> 'title' as title,
-        payload ->> 'zip_code' as zip_code,
-        payload ->> 'addr_state' as addr_state,
-        payload ->> 'dti' as dti_text,
-        payload ->> 'delinq_2yrs' as delinq_2yrs_text,
-        payload ->> 'earliest_cr_line' as earliest_cr_line_text,
-        payload ->> 'fico_range_low' as fico_range_low_text,
-        payload ->> 'fico_range_high' as fico_range_high_text,
-        payload ->> 'inq_last_6mths' as inq_last_6mths_text,
-        payload ->> 'mths_since_last_delinq' as mths_since_last_delinq_text,
-        payload ->> 'open_acc' as open_acc_text,
-        payload ->> 'pub_rec' as pub_rec_text,
-        payload ->> 'revol_bal' as revol_bal_text,
-        payload ->> 'revol_util' as revol_util_text,
-        payload ->> 'total_acc' as total_acc_text,
-        payload ->> 'mort_acc' as mort_acc_text,
-        payload ->> 'pub_rec_bankruptcies' as pub_rec_bankruptcies_text,
-        payload ->> 'application_type' as application_type
-    from deduplicated
+        batch_id,
+        {{ json_text_fields('payload', payload_keys) }}
+    from new_events
 
 ),
 
@@ -64,25 +86,30 @@ parsed as (
         occurred_at,
         landed_at,
         source,
+        batch_id,
         {{ lc_number('loan_amnt_text') }} as loan_amnt,
         {{ lc_number('funded_amnt_text') }} as funded_amnt,
         {{ lc_term_months('term_text') }} as term_months,
+        term_text,
         {{ lc_number('int_rate_text') }} as int_rate,
+        int_rate_text,
         {{ lc_number('installment_text') }} as installment,
-        grade,
-        sub_grade,
-        emp_title,
+        grade_text as grade,
+        sub_grade_text as sub_grade,
+        emp_title_text as emp_title,
         {{ lc_emp_length_years('emp_length_text') }} as emp_length_years,
-        home_ownership,
+        emp_length_text,
+        home_ownership_text as home_ownership,
         {{ lc_number('annual_inc_text') }} as annual_inc,
-        verification_status,
+        annual_inc_text,
+        verification_status_text as verification_status,
         -- A loan cannot be issued after it landed: that bounds a two-digit issue year.
         {{ lc_month_date('issue_d_text', 'extract(year from landed_at)') }} as issue_date,
         issue_d_text,
-        purpose,
-        title,
-        zip_code,
-        addr_state,
+        purpose_text as purpose,
+        title_text as title,
+        zip_code_text as zip_code,
+        addr_state_text as addr_state,
         {{ lc_number('dti_text') }} as dti_reported,
         dti_text,
         cast({{ lc_number('delinq_2yrs_text') }} as integer) as delinq_2yrs,
@@ -95,11 +122,25 @@ parsed as (
         cast({{ lc_number('pub_rec_text') }} as integer) as pub_rec,
         {{ lc_number('revol_bal_text') }} as revol_bal,
         {{ lc_number('revol_util_text') }} as revol_util,
+        revol_util_text,
         cast({{ lc_number('total_acc_text') }} as integer) as total_acc,
         cast({{ lc_number('mort_acc_text') }} as integer) as mort_acc,
         cast({{ lc_number('pub_rec_bankruptcies_text') }} as integer) as pub_rec_bankruptcies,
-        application_type
+        application_type_text as application_type
     from fields
+
+),
+
+dated as (
+
+    select
+        *,
+        -- Credit history is bounded by the loan's own issue year, not today's.
+        {{ lc_month_date(
+            'earliest_cr_line_text',
+            'coalesce(extract(year from issue_date), extract(year from landed_at))'
+        ) }} as earliest_cr_line_date
+    from parsed
 
 ),
 
@@ -111,6 +152,7 @@ final as (
         occurred_at,
         landed_at,
         source,
+        batch_id,
         loan_amnt,
         funded_amnt,
         term_months,
@@ -139,12 +181,7 @@ final as (
             when dti_reported < 0 then 'negative'
         end as dti_quality_flag,
         delinq_2yrs,
-        -- Credit history is bounded by the loan's own issue year, not today's.
-        {{ lc_month_date(
-            'earliest_cr_line_text',
-            'coalesce(extract(year from issue_date), extract(year from landed_at))'
-        ) }} as earliest_cr_line_date,
-        issue_date is null and issue_d_text is not null as issue_date_unparseable,
+        earliest_cr_line_date,
         fico_range_low,
         fico_range_high,
         inq_last_6mths,
@@ -156,8 +193,21 @@ final as (
         total_acc,
         mort_acc,
         pub_rec_bankruptcies,
-        application_type
-    from parsed
+        application_type,
+        -- Cleaning flags: a value was present but could not be read, so it became null.
+        coalesce(issue_date is null and trim(issue_d_text) <> '', false) as issue_date_unparseable,
+        coalesce(earliest_cr_line_date is null and trim(earliest_cr_line_text) <> '', false)
+            as earliest_cr_line_unparseable,
+        coalesce(int_rate is null and trim(int_rate_text) <> '', false) as int_rate_unparseable,
+        coalesce(revol_util is null and trim(revol_util_text) <> '', false)
+            as revol_util_unparseable,
+        coalesce(annual_inc is null and trim(annual_inc_text) <> '', false)
+            as annual_inc_unparseable,
+        coalesce(term_months is null and trim(term_text) <> '', false) as term_unparseable,
+        coalesce(
+            emp_length_years is null and trim(emp_length_text) not in ('', 'n/a'), false
+        ) as emp_length_unparseable
+    from dated
 
 )
 

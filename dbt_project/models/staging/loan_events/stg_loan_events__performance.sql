@@ -1,14 +1,47 @@
+{{ config(materialized='incremental', incremental_strategy='append') }}
+
+{%- set payload_keys = [
+    'loan_status',
+    'as_of_d',
+    'total_pymnt',
+    'total_rec_prncp',
+    'recoveries',
+    'out_prncp',
+    'last_pymnt_d',
+    'last_pymnt_amnt'
+] %}
+
+{%- set known_statuses = [
+    'Current', 'In Grace Period', 'Late (16-30 days)', 'Late (31-120 days)', 'Fully Paid',
+    'Charged Off', 'Default'
+] %}
+
 with
 
 source as (
 
     select * from {{ source('loan_events', 'loan_performance') }}
+    {% if is_incremental() -%}
+        where {{ landed_since_watermark('landed_at') }}
+    {%- endif %}
 
 ),
 
 deduplicated as (
 
     {{ first_landing('source') }}
+
+),
+
+new_events as (
+
+    select * from deduplicated
+    {% if is_incremental() -%}
+        where not exists (
+            select 1 from {{ this }} as staged
+            where staged.event_id = deduplicated.event_id
+        )
+    {%- endif %}
 
 ),
 
@@ -19,15 +52,19 @@ fields as (
         cast(loan_id as bigint) as loan_id,
         occurred_at,
         landed_at,
-        trim(payload ->> 'loan_status') as loan_status_text,
-        payload ->> 'as_of_d' as as_of_text,
-        payload ->> 'total_pymnt' as total_pymnt_text,
-        payload ->> 'total_rec_prncp' as total_rec_prncp_text,
-        payload ->> 'recoveries' as recoveries_text,
-        payload ->> 'out_prncp' as out_prncp_text,
-        payload ->> 'last_pymnt_d' as last_pymnt_d_text,
-        payload ->> 'last_pymnt_amnt' as last_pymnt_amnt_text
-    from deduplicated
+        source,
+        batch_id,
+        {{ json_text_fields('payload', payload_keys) }}
+    from new_events
+
+),
+
+statuses as (
+
+    select
+        *,
+        trim(loan_status_text) as loan_status_trimmed
+    from fields
 
 ),
 
@@ -38,30 +75,35 @@ final as (
         loan_id,
         occurred_at,
         landed_at,
-        coalesce(cast(occurred_at as date), cast(as_of_text as date)) as as_of_date,
+        source,
+        batch_id,
+        coalesce(cast(occurred_at as date), cast(as_of_d_text as date)) as as_of_date,
         -- 'Does not meet the credit policy. Status:Fully Paid' is a Fully Paid loan
         -- issued outside the credit policy.
+        replace(loan_status_trimmed, 'Does not meet the credit policy. Status:', '')
+            as loan_status,
+        loan_status_trimmed not like 'Does not meet the credit policy.%' as meets_credit_policy,
+        loan_status_trimmed as loan_status_raw,
         case
-            when loan_status_text like 'Does not meet the credit policy. Status:%'
-                then substr(loan_status_text, length('Does not meet the credit policy. Status:') + 1)
-            else loan_status_text
-        end as loan_status,
-        loan_status_text not like 'Does not meet the credit policy.%' as meets_credit_policy,
-        loan_status_text as loan_status_raw,
-        case
-            when loan_status_text in ('Charged Off', 'Default') then 'default'
-            when loan_status_text = 'Does not meet the credit policy. Status:Charged Off' then 'default'
-            when loan_status_text = 'Fully Paid' then 'good'
-            when loan_status_text = 'Does not meet the credit policy. Status:Fully Paid' then 'good'
+            when loan_status_trimmed in ('Charged Off', 'Default') then 'default'
+            when loan_status_trimmed = 'Does not meet the credit policy. Status:Charged Off'
+                then 'default'
+            when loan_status_trimmed = 'Fully Paid' then 'good'
+            when loan_status_trimmed = 'Does not meet the credit policy. Status:Fully Paid'
+                then 'good'
             else 'unresolved'
         end as outcome,
+        coalesce(
+            replace(loan_status_trimmed, 'Does not meet the credit policy. Status:', '') not in ('{{ known_statuses | join("', '") }}'),  -- noqa: LT05
+            true
+        ) as loan_status_unknown,
         {{ lc_number('total_pymnt_text') }} as total_pymnt,
         {{ lc_number('total_rec_prncp_text') }} as total_rec_prncp,
         {{ lc_number('recoveries_text') }} as recoveries,
         {{ lc_number('out_prncp_text') }} as out_prncp,
-        {{ lc_month_date('last_pymnt_d_text', 'extract(year from landed_at)') }} as last_pymnt_date,
+        {{ lc_month_date('last_pymnt_d_text', 'extract(year from landed_at)') }} as last_pymnt_date,  -- noqa: LT05
         {{ lc_number('last_pymnt_amnt_text') }} as last_pymnt_amnt
-    from fields
+    from statuses
 
 )
 

@@ -14,20 +14,58 @@ resolved as (
 
 ),
 
+segmented as (
+
+    select
+        'portfolio' as segment_type,
+        'all' as segment,
+        is_default,
+        is_rule_watchlist
+    from resolved
+    union all
+    select
+        'risk_tier' as segment_type,
+        risk_tier as segment,
+        is_default,
+        is_rule_watchlist
+    from resolved
+    union all
+    select
+        'grade' as segment_type,
+        coalesce(grade, 'unknown') as segment,
+        is_default,
+        is_rule_watchlist
+    from resolved
+    union all
+    select
+        'risk_decile' as segment_type,
+        cast(risk_decile as text) as segment,
+        is_default,
+        is_rule_watchlist
+    from resolved
+    where risk_decile is not null
+
+),
+
 counts as (
 
     select
+        segment_type,
+        segment,
         count(*) as portfolio_rows,
         sum(case when is_default then 1 else 0 end) as portfolio_defaults,
         sum(case when is_rule_watchlist then 1 else 0 end) as watchlist_rows,
         sum(case when is_rule_watchlist and is_default then 1 else 0 end) as watchlist_defaults
-    from resolved
+    from segmented
+    group by segment_type, segment
 
 ),
 
 final as (
 
     select
+        segment_type,
+        segment,
         cast(portfolio_rows as bigint) as portfolio_rows,
         cast(portfolio_defaults as double precision) / nullif(portfolio_rows, 0)
             as baseline_default_rate,

@@ -6,6 +6,24 @@ loans as (
 
 ),
 
+predictions as (
+
+    select * from {{ ref('int_loans__champion_predictions') }}
+
+),
+
+scored as (
+
+    select
+        loans.*,
+        predictions.pd,
+        predictions.risk_decile,
+        predictions.model_run_id
+    from loans
+    left join predictions on loans.loan_id = predictions.loan_id
+
+),
+
 final as (
 
     select
@@ -53,11 +71,17 @@ final as (
         outcome,
         outcome = 'default' as is_default,
         outcome <> 'unresolved' as is_resolved,
+        first_default_date,
+        months_to_default,
         total_pymnt,
         recoveries,
         out_prncp,
-        last_pymnt_date
-    from loans
+        last_pymnt_date,
+        pd,
+        risk_decile,
+        model_run_id,
+        coalesce(pd >= {{ var('watchlist_pd_min') }}, false) as is_model_watchlist
+    from scored
 
 )
 

@@ -12,7 +12,8 @@ triggers as (
         *,
         is_rule_watchlist as trips_rule,
         loan_status in ('In Grace Period', 'Late (16-30 days)', 'Late (31-120 days)')
-            as trips_behaviour
+            as trips_behaviour,
+        is_model_watchlist as trips_model
     from loans
     where outcome = 'unresolved'
 
@@ -36,7 +37,11 @@ final as (
         risk_tier,
         trips_rule,
         trips_behaviour,
-        -- Every trigger fired, most serious first, e.g. 'BEHAVIOUR_LATE;RULE_LEVERAGE_STRESS'.
+        trips_model,
+        pd,
+        risk_decile,
+        model_run_id,
+        -- Every trigger fired, most serious first, e.g. 'BEHAVIOUR_GRACE;MODEL_PD;RULE_LEVERAGE_STRESS'.
         trim(
             both ';' from
             case loan_status
@@ -45,12 +50,14 @@ final as (
                 when 'Late (31-120 days)' then 'BEHAVIOUR_LATE_31_120'
                 else ''
             end
+            || case when trips_model then ';MODEL_PD' else '' end
             || case when trips_rule then ';RULE_LEVERAGE_STRESS' else '' end
         ) as reason_codes,
-        (case when trips_behaviour then 2 else 0 end) + (case when trips_rule then 1 else 0 end)
-            as severity
+        (case when trips_behaviour then 2 else 0 end)
+        + (case when trips_model then 1 else 0 end)
+        + (case when trips_rule then 1 else 0 end) as severity
     from triggers
-    where trips_rule or trips_behaviour
+    where trips_rule or trips_behaviour or trips_model
 
 )
 

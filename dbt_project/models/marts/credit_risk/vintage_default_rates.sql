@@ -1,0 +1,106 @@
+with
+
+loans as (
+
+    select * from {{ ref('fct_loans') }}
+
+),
+
+book_end as (
+
+    select max(as_of_date) as as_of_date from loans
+
+),
+
+cohorts as (
+
+    select
+        issue_date as cohort_month,
+        count(*) as cohort_loans
+    from loans
+    where issue_date is not null
+    group by issue_date
+
+),
+
+observed_cohorts as (
+
+    -- A cohort is observed up to the book's latest as-of date, no further.
+    select
+        cohorts.cohort_month,
+        cohorts.cohort_loans,
+        cast({{ dbt.datediff('cohorts.cohort_month', 'book_end.as_of_date', 'month') }} as integer)  -- noqa: LT05
+            as months_observed
+    from cohorts
+    cross join book_end
+
+),
+
+defaults_by_month as (
+
+    select
+        issue_date as cohort_month,
+        case when months_to_default < 0 then 0 else months_to_default end as months_on_book,
+        count(*) as new_defaults
+    from loans
+    where issue_date is not null and months_to_default is not null
+    group by
+        issue_date,
+        case when months_to_default < 0 then 0 else months_to_default end
+
+),
+
+grid as (
+
+    select
+        observed_cohorts.cohort_month,
+        observed_cohorts.cohort_loans,
+        months.months_on_book
+    from observed_cohorts
+    cross join
+        generate_series(0, {{ var('vintage_max_months_on_book') }}) as months (months_on_book)
+    where months.months_on_book <= observed_cohorts.months_observed
+
+),
+
+counted as (
+
+    select
+        grid.cohort_month,
+        grid.months_on_book,
+        grid.cohort_loans,
+        coalesce(defaults_by_month.new_defaults, 0) as new_defaults
+    from grid
+    left join defaults_by_month
+        on
+            grid.cohort_month = defaults_by_month.cohort_month
+            and grid.months_on_book = defaults_by_month.months_on_book
+
+),
+
+cumulated as (
+
+    select
+        *,
+        sum(new_defaults) over (
+            partition by cohort_month order by months_on_book
+            rows between unbounded preceding and current row
+        ) as cumulative_defaults
+    from counted
+
+),
+
+final as (
+
+    select
+        cohort_month,
+        cast(months_on_book as integer) as months_on_book,
+        cast(cohort_loans as bigint) as cohort_loans,
+        cast(new_defaults as bigint) as new_defaults,
+        cast(cumulative_defaults as bigint) as cumulative_defaults,
+        cast(cumulative_defaults as double precision) / cohort_loans as cumulative_default_rate
+    from cumulated
+
+)
+
+select * from final

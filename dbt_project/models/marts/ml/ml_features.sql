@@ -1,0 +1,49 @@
+{#- Origination-time fields only: nothing that describes what happened after issue (status,
+    payments, recoveries, dates after issue) may appear here, or the label leaks into the
+    features. tests/integration checks that list against the ML step. -#}
+with
+
+loans as (
+
+    select * from {{ ref('fct_loans') }}
+
+),
+
+final as (
+
+    select
+        loan_id,
+        issue_date,
+        loan_amnt,
+        term_months,
+        int_rate,
+        installment,
+        grade,
+        sub_grade,
+        emp_length_years,
+        home_ownership,
+        annual_inc,
+        verification_status,
+        purpose,
+        addr_state,
+        dti,
+        revol_util,
+        revol_bal,
+        delinq_2yrs,
+        inq_last_6mths,
+        fico_range_low,
+        fico_range_high,
+        open_acc,
+        pub_rec,
+        total_acc,
+        mort_acc,
+        pub_rec_bankruptcies,
+        application_type,
+        credit_history_years,
+        outcome,
+        case when is_resolved then is_default end as is_default
+    from loans
+
+)
+
+select * from final

@@ -1,0 +1,104 @@
+{#- Every cleaning rule staging applies, as (flag, field, condition on a staged row). -#}
+{%- set application_checks = [
+    ('dti_missing', 'dti', "dti_quality_flag = 'missing'"),
+    ('dti_unparseable', 'dti', "dti_quality_flag = 'unparseable'"),
+    ('dti_sentinel_999', 'dti', "dti_quality_flag = 'sentinel_999'"),
+    ('dti_above_max', 'dti', "dti_quality_flag = 'above_max'"),
+    ('dti_negative', 'dti', "dti_quality_flag = 'negative'"),
+    ('issue_date_unparseable', 'issue_d', 'issue_date_unparseable'),
+    ('earliest_cr_line_unparseable', 'earliest_cr_line', 'earliest_cr_line_unparseable'),
+    ('int_rate_unparseable', 'int_rate', 'int_rate_unparseable'),
+    ('revol_util_unparseable', 'revol_util', 'revol_util_unparseable'),
+    ('annual_inc_unparseable', 'annual_inc', 'annual_inc_unparseable'),
+    ('term_unparseable', 'term', 'term_unparseable'),
+    ('emp_length_unparseable', 'emp_length', 'emp_length_unparseable'),
+] -%}
+
+with
+
+applications as (
+
+    select * from {{ ref('stg_loan_events__applications') }}
+
+),
+
+performance as (
+
+    select * from {{ ref('stg_loan_events__performance') }}
+
+),
+
+application_counts as (
+
+    -- One pass over the events: a column per check, a row per landing batch.
+    select
+        batch_id,
+        min(landed_at) as landed_at,
+        min(source) as producer,
+        {% for flag, field, condition in application_checks -%}
+            sum(case when {{ condition }} then 1 else 0 end) as {{ flag }},
+        {% endfor -%}
+        count(*) as checked_rows
+    from applications
+    group by batch_id
+
+),
+
+performance_counts as (
+
+    select
+        batch_id,
+        min(landed_at) as landed_at,
+        min(source) as producer,
+        count(*) as checked_rows,
+        sum(case when loan_status_unknown then 1 else 0 end) as loan_status_unknown
+    from performance
+    group by batch_id
+
+),
+
+unpivoted as (
+
+    {%- for flag, field, condition in application_checks %}
+        select
+            batch_id,
+            landed_at,
+            producer,
+            'loan.application' as event_type,
+            '{{ field }}' as field,
+            '{{ flag }}' as flag,
+            checked_rows,
+            {{ flag }} as flagged_rows
+        from application_counts
+        union all
+    {%- endfor %}
+    select
+        batch_id,
+        landed_at,
+        producer,
+        'loan.performance' as event_type,
+        'loan_status' as field,
+        'loan_status_unknown' as flag,
+        checked_rows,
+        loan_status_unknown as flagged_rows
+    from performance_counts
+
+),
+
+final as (
+
+    select
+        batch_id,
+        landed_at,
+        producer,
+        event_type,
+        field,
+        flag,
+        cast(checked_rows as bigint) as checked_rows,
+        cast(flagged_rows as bigint) as flagged_rows,
+        cast(flagged_rows as double precision) / nullif(checked_rows, 0) as flagged_share
+    from unpivoted
+
+)
+
+select * from final

@@ -1,0 +1,99 @@
+"""`make bench`: `dbt build` on a LendingClub-sized book, then an incremental rebuild.
+
+The book is 2.26 million synthetic loans (the size of the 2007-2018Q4 export), dated as
+landed yesterday (older than the incremental lookback, as a daily book is). The full build is
+the same-run baseline the incremental rebuild (10,000 new events, today's) is measured
+against. Targets: DuckDB full build under 60 s; Postgres incremental under 15 s.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import psycopg2
+
+from ingest.loader import load_csv
+from ingest.synthetic import write_synthetic_csv
+from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
+from tests.book_updates import write_next_month
+from tests.dbt_runner import run_dbt
+from tests.postgres_cluster import throwaway_cluster
+
+LOANS = int(os.environ.get("BENCH_DBT_LOANS", "2260000"))
+NEW_EVENTS = 10_000
+
+
+def _load(store: Warehouse, csv_path: Path) -> float:
+    started = time.perf_counter()
+    store.init()
+    load_csv(csv_path, store, show_progress=False)
+    store.close()
+    return time.perf_counter() - started
+
+
+AGE_BOOK = [
+    "update raw.loan_applications set landed_at = landed_at - interval '1 day'",
+    "update raw.loan_performance set landed_at = landed_at - interval '1 day'",
+    "update raw.ingest_batches set committed_at = committed_at - interval '1 day'",
+]
+
+
+def _age_book(target: str, env: dict[str, str]) -> None:
+    if target == "duckdb":
+        with duckdb.connect(env["DUCKDB_PATH"]) as con:
+            for statement in AGE_BOOK:
+                con.execute(statement)
+        return
+    con = psycopg2.connect("")
+    con.autocommit = True  # vacuum runs outside a transaction
+    with con.cursor() as cur:
+        for statement in AGE_BOOK:
+            cur.execute(statement)
+        cur.execute("vacuum analyze")
+    con.close()
+
+
+def _measure(target: str, env: dict[str, str], make_store, book: Path, update: Path) -> None:
+    print(f"[{target}] landing {LOANS:,} loans: {_load(make_store(), book):.0f}s (setup)")
+    _age_book(target, env)
+    full = run_dbt("build", target=target, env=env)
+    print(f"[{target}] dbt build, full:           {full:6.1f}s")
+    _load(make_store(), update)
+    incremental = run_dbt("build", target=target, env=env)
+    print(
+        f"[{target}] dbt build, +{NEW_EVENTS:,} events: {incremental:6.1f}s "
+        f"({full / incremental:.1f}x faster than the full build)"
+    )
+    run_only = run_dbt("run", target=target, env=env)
+    print(f"[{target}] dbt run (no tests), nothing new: {run_only:6.1f}s")
+
+
+def main() -> int:
+    work = Path(tempfile.mkdtemp(prefix="crews-dbt-bench-"))
+    book, update = work / "book.csv", work / "next_month.csv"
+    started = time.perf_counter()
+    write_synthetic_csv(book, LOANS, seed=3)
+    write_next_month(book, update, NEW_EVENTS)
+    print(
+        f"generated {LOANS:,} loans and a {NEW_EVENTS:,}-loan update in "
+        f"{time.perf_counter() - started:.0f}s (setup)"
+    )
+
+    duckdb_path = work / "bench.duckdb"
+    _measure(
+        "duckdb", {"DUCKDB_PATH": str(duckdb_path)}, lambda: DuckDBWarehouse(duckdb_path),
+        book, update,
+    )  # fmt: skip
+    with throwaway_cluster() as env:
+        os.environ.update(env)
+        _measure("postgres", env, PostgresWarehouse, book, update)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""Run the project's dbt from tests and benchmarks, on either warehouse."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+
+DBT = str(Path(sys.executable).parent / "dbt")
+
+
+def run_dbt(*args: str, target: str, env: dict[str, str]) -> float:
+    """Run `dbt <args>` against `target`; fail loudly with dbt's output; return seconds taken."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [DBT, *args, "--profiles-dir", "profiles", "--target", target],
+        cwd=REPO_ROOT,
+        env={**os.environ, **env, "WAREHOUSE": target},
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}")
+    return time.perf_counter() - started
