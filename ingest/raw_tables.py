@@ -73,13 +73,22 @@ create table if not exists {schema}.ingest_batches (
 )"""
 
 
-def raw_ddl(json_type: str, bytes_type: str) -> list[str]:
-    """Idempotent DDL for the raw schema, with the adapter's JSON and binary type names."""
+def raw_ddl(json_type: str, bytes_type: str, index_landed_at: bool = False) -> list[str]:
+    """Idempotent DDL for the raw schema, with the adapter's JSON and binary type names.
+
+    dbt's incremental staging reads the rows landed since its last run; Postgres needs an
+    index on landed_at to find them without scanning every payload (DuckDB's zone maps do
+    that by themselves, and its indexes would slow the loads).
+    """
     statements = [f"create schema if not exists {RAW_SCHEMA}"]
-    statements += [
-        _EVENT_TABLE_DDL.format(schema=RAW_SCHEMA, table=table, json_type=json_type)
-        for table in EVENT_TABLES.values()
-    ]
+    for table in EVENT_TABLES.values():
+        statements.append(
+            _EVENT_TABLE_DDL.format(schema=RAW_SCHEMA, table=table, json_type=json_type)
+        )
+        if index_landed_at:
+            statements.append(
+                f"create index if not exists {table}_landed_at on {RAW_SCHEMA}.{table} (landed_at)"
+            )
     statements.append(_QUARANTINE_DDL.format(schema=RAW_SCHEMA, bytes_type=bytes_type))
     statements.append(_BATCHES_DDL.format(schema=RAW_SCHEMA))
     return statements

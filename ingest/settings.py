@@ -32,6 +32,7 @@ class Settings:
     metrics_port: int = 9108
     max_event_bytes: int = 1_048_576
     commit_every: int = 20_000
+    model_dir: Path = Path("lake/models")
 
     @property
     def topics(self) -> dict[str, str]:
@@ -60,6 +61,7 @@ class Settings:
             metrics_port=_int(env, "INGEST_METRICS_PORT", cls.metrics_port),
             max_event_bytes=_int(env, "INGEST_MAX_EVENT_BYTES", cls.max_event_bytes),
             commit_every=_int(env, "INGEST_COMMIT_EVERY", cls.commit_every),
+            model_dir=Path(env.get("ML_MODEL_DIR") or cls.model_dir),
         )
 
 

@@ -266,7 +266,7 @@ class PostgresWarehouse(_BaseWarehouse):
 
     def init(self) -> None:
         with self.con.cursor() as cur:
-            for statement in raw_ddl(json_type="jsonb", bytes_type="bytea"):
+            for statement in raw_ddl(json_type="jsonb", bytes_type="bytea", index_landed_at=True):
                 cur.execute(statement)
         self.con.commit()
 

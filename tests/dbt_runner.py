@@ -13,11 +13,15 @@ from tests.conftest import REPO_ROOT
 DBT = str(Path(sys.executable).parent / "dbt")
 
 
-def run_dbt(*args: str, target: str, env: dict[str, str]) -> float:
-    """Run `dbt <args>` against `target`; fail loudly with dbt's output; return seconds taken."""
+def run_dbt(*args: str, target: str, env: dict[str, str], target_path: Path | None = None) -> float:
+    """Run `dbt <args>` against `target`; fail loudly with dbt's output; return seconds taken.
+
+    `target_path` keeps dbt's artefacts apart from another dbt running in the same checkout.
+    """
     started = time.perf_counter()
+    paths = ["--target-path", str(target_path)] if target_path else []
     result = subprocess.run(
-        [DBT, *args, "--profiles-dir", "profiles", "--target", target],
+        [DBT, *args, "--profiles-dir", "profiles", "--target", target, *paths],
         cwd=REPO_ROOT,
         env={**os.environ, **env, "WAREHOUSE": target},
         capture_output=True,

@@ -25,6 +25,7 @@ from tests.dbt_runner import run_dbt
 from tests.postgres_cluster import throwaway_cluster
 
 LOANS = int(os.environ.get("BENCH_DBT_LOANS", "2260000"))
+TARGETS = os.environ.get("BENCH_DBT_TARGETS", "duckdb,postgres").split(",")
 NEW_EVENTS = 10_000
 
 
@@ -59,39 +60,40 @@ def _age_book(target: str, env: dict[str, str]) -> None:
 
 
 def _measure(target: str, env: dict[str, str], make_store, book: Path, update: Path) -> None:
+    dbt_target = book.parent / f"dbt-{target}"
     print(f"[{target}] landing {LOANS:,} loans: {_load(make_store(), book):.0f}s (setup)")
     _age_book(target, env)
-    full = run_dbt("build", target=target, env=env)
+    full = run_dbt("build", target=target, env=env, target_path=dbt_target)
     print(f"[{target}] dbt build, full:           {full:6.1f}s")
     _load(make_store(), update)
-    incremental = run_dbt("build", target=target, env=env)
+    incremental = run_dbt("build", target=target, env=env, target_path=dbt_target)
     print(
         f"[{target}] dbt build, +{NEW_EVENTS:,} events: {incremental:6.1f}s "
         f"({full / incremental:.1f}x faster than the full build)"
     )
-    run_only = run_dbt("run", target=target, env=env)
+    run_only = run_dbt("run", target=target, env=env, target_path=dbt_target)
     print(f"[{target}] dbt run (no tests), nothing new: {run_only:6.1f}s")
 
 
 def main() -> int:
-    work = Path(tempfile.mkdtemp(prefix="crews-dbt-bench-"))
-    book, update = work / "book.csv", work / "next_month.csv"
-    started = time.perf_counter()
-    write_synthetic_csv(book, LOANS, seed=3)
-    write_next_month(book, update, NEW_EVENTS)
-    print(
-        f"generated {LOANS:,} loans and a {NEW_EVENTS:,}-loan update in "
-        f"{time.perf_counter() - started:.0f}s (setup)"
-    )
-
-    duckdb_path = work / "bench.duckdb"
-    _measure(
-        "duckdb", {"DUCKDB_PATH": str(duckdb_path)}, lambda: DuckDBWarehouse(duckdb_path),
-        book, update,
-    )  # fmt: skip
-    with throwaway_cluster() as env:
-        os.environ.update(env)
-        _measure("postgres", env, PostgresWarehouse, book, update)
+    with tempfile.TemporaryDirectory(prefix="crews-dbt-bench-") as folder:
+        work = Path(folder)
+        book, update = work / "book.csv", work / "next_month.csv"
+        started = time.perf_counter()
+        write_synthetic_csv(book, LOANS, seed=3)
+        write_next_month(book, update, NEW_EVENTS)
+        print(
+            f"generated {LOANS:,} loans and a {NEW_EVENTS:,}-loan update in "
+            f"{time.perf_counter() - started:.0f}s (setup)"
+        )
+        if "duckdb" in TARGETS:
+            path = work / "bench.duckdb"
+            env = {"DUCKDB_PATH": str(path)}
+            _measure("duckdb", env, lambda: DuckDBWarehouse(path), book, update)
+        if "postgres" in TARGETS:
+            with throwaway_cluster() as env:
+                os.environ.update(env)
+                _measure("postgres", env, PostgresWarehouse, book, update)
     return 0
 
 

@@ -1,4 +1,9 @@
-{{ config(materialized='incremental', unique_key='loan_id', incremental_strategy='delete+insert') }}
+{{ config(
+    materialized='incremental',
+    unique_key='loan_id',
+    incremental_strategy='delete+insert',
+    indexes=([{'columns': ['loan_id'], 'unique': true}] if target.type == 'postgres' else []),
+) }}
 
 with
 

@@ -1,6 +1,14 @@
+{{ config(
+    materialized='incremental',
+    unique_key='loan_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    indexes=([{'columns': ['loan_id'], 'unique': true}] if target.type == 'postgres' else []),
+) }}
+
 with
 
-loans as (
+all_loans as (
 
     select * from {{ ref('int_loans__rule_banded') }}
 
@@ -9,6 +17,35 @@ loans as (
 predictions as (
 
     select * from {{ ref('int_loans__champion_predictions') }}
+
+),
+
+{% if is_incremental() -%}
+
+changed_loans as (
+
+    -- Loans with new events, and loans whose champion prediction changed (or went away).
+    select loan_id from all_loans
+    where {{ landed_since_watermark('last_landed_at', 'last_landed_at') }}
+    union
+    select coalesce(predictions.loan_id, built.loan_id) as loan_id
+    from predictions
+    full outer join (
+        select loan_id, model_run_id from {{ this }}
+        where model_run_id is not null
+    ) as built on predictions.loan_id = built.loan_id
+    where predictions.model_run_id is distinct from built.model_run_id
+
+),
+
+{% endif -%}
+
+loans as (
+
+    select all_loans.* from all_loans
+    {% if is_incremental() -%}
+        inner join changed_loans on all_loans.loan_id = changed_loans.loan_id
+    {%- endif %}
 
 ),
 
@@ -80,7 +117,8 @@ final as (
         pd,
         risk_decile,
         model_run_id,
-        coalesce(pd >= {{ var('watchlist_pd_min') }}, false) as is_model_watchlist
+        coalesce(pd >= {{ var('watchlist_pd_min') }}, false) as is_model_watchlist,
+        last_landed_at
     from scored
 
 )

@@ -1,6 +1,9 @@
+{{ config(materialized='view') }}
+
 {#- Origination-time fields only: nothing that describes what happened after issue (status,
     payments, recoveries, dates after issue) may appear here, or the label leaks into the
-    features. tests/integration checks that list against the ML step. -#}
+    features (ml/features.py holds the same list; tests check both). A view: it is read
+    once per training or scoring run, so a table would only copy fct_loans. -#}
 with
 
 loans as (
@@ -40,6 +43,7 @@ final as (
         pub_rec_bankruptcies,
         application_type,
         credit_history_years,
+        is_rule_watchlist,
         outcome,
         case when is_resolved then is_default end as is_default
     from loans

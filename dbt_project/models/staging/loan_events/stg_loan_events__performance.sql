@@ -1,4 +1,8 @@
-{{ config(materialized='incremental', incremental_strategy='append') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=([{'columns': ['event_id'], 'unique': true}] if target.type == 'postgres' else []),
+) }}
 
 {%- set payload_keys = [
     'loan_status',
@@ -48,14 +52,14 @@ new_events as (
 fields as (
 
     select
-        event_id,
-        cast(loan_id as bigint) as loan_id,
-        occurred_at,
-        landed_at,
-        source,
-        batch_id,
+        new_events.event_id,
+        cast(new_events.loan_id as bigint) as loan_id,
+        new_events.occurred_at,
+        new_events.landed_at,
+        new_events.source,
+        new_events.batch_id,
         {{ json_text_fields('payload', payload_keys) }}
-    from new_events
+    from {{ json_fields_from('new_events', 'payload', payload_keys) }}
 
 ),
 

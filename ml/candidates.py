@@ -1,0 +1,95 @@
+"""The candidate PD models, each one scikit-learn pipeline from raw feature columns to a PD.
+
+Imputation, scaling and encoding live inside the pipeline, fitted on training rows only, so
+the saved artifact scores a raw `ml_features` row with nothing else to reproduce.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from ml.features import BASELINE_FEATURES, CATEGORICAL_FEATURES, NUMERIC_FEATURES, RICH_FEATURES
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    model_type: str
+    features: tuple[str, ...]
+    pipeline: Pipeline
+
+
+def _numeric() -> Pipeline:
+    return make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
+
+
+def _categorical_one_hot() -> OneHotEncoder:
+    # Missing categories arrive as the string 'missing' (features.model_frame).
+    return OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=20)
+
+
+def candidates(seed: int) -> list[Candidate]:
+    baseline = Pipeline(
+        [
+            ("prepare", ColumnTransformer([("numeric", _numeric(), list(BASELINE_FEATURES))])),
+            ("model", LogisticRegression(max_iter=1000)),
+        ]
+    )
+    rich_logistic = Pipeline(
+        [
+            (
+                "prepare",
+                ColumnTransformer(
+                    [
+                        ("numeric", _numeric(), list(NUMERIC_FEATURES)),
+                        ("categorical", _categorical_one_hot(), list(CATEGORICAL_FEATURES)),
+                    ]
+                ),
+            ),
+            ("model", LogisticRegression(max_iter=2000, C=0.5)),
+        ]
+    )
+    # Trees need no scaling or imputation; categories become ordinal codes it splits on natively.
+    boosted = Pipeline(
+        [
+            (
+                "prepare",
+                ColumnTransformer(
+                    [
+                        ("numeric", "passthrough", list(NUMERIC_FEATURES)),
+                        (
+                            "categorical",
+                            OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
+                            list(CATEGORICAL_FEATURES),
+                        ),
+                    ]
+                ),
+            ),
+            (
+                "model",
+                HistGradientBoostingClassifier(
+                    learning_rate=0.08,
+                    max_iter=300,
+                    max_leaf_nodes=31,
+                    l2_regularization=1.0,
+                    early_stopping=True,
+                    validation_fraction=0.1,
+                    n_iter_no_change=20,
+                    categorical_features=list(range(len(NUMERIC_FEATURES), len(RICH_FEATURES))),
+                    random_state=seed,
+                ),
+            ),
+        ]
+    )
+    return [
+        Candidate("baseline_logistic", "LogisticRegression", BASELINE_FEATURES, baseline),
+        Candidate("rich_logistic", "LogisticRegression", RICH_FEATURES, rich_logistic),
+        Candidate("gradient_boosting", "HistGradientBoostingClassifier", RICH_FEATURES, boosted),
+    ]

@@ -1,0 +1,67 @@
+"""Which columns a PD model may see: origination-time fields only.
+
+A loan's status, payments and post-issue dates describe its outcome; a model that sees any of
+them scores well in testing and is useless at origination. The lists live here so training,
+scoring and the leakage test read the same ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from ingest.events import PERFORMANCE_FIELDS
+
+KEY = "loan_id"
+LABEL = "is_default"
+ISSUE_DATE = "issue_date"
+
+# The original analysis' logistic regression.
+BASELINE_FEATURES = (
+    "loan_amnt", "int_rate", "dti", "revol_util", "credit_history_years", "delinq_2yrs",
+    "inq_last_6mths",
+)  # fmt: skip
+NUMERIC_FEATURES = (
+    *BASELINE_FEATURES, "term_months", "installment", "emp_length_years", "annual_inc",
+    "revol_bal", "fico_range_low", "fico_range_high", "open_acc", "pub_rec", "total_acc",
+    "mort_acc", "pub_rec_bankruptcies",
+)  # fmt: skip
+CATEGORICAL_FEATURES = (
+    "grade", "sub_grade", "home_ownership", "verification_status", "purpose", "addr_state",
+    "application_type",
+)  # fmt: skip
+RICH_FEATURES = (*NUMERIC_FEATURES, *CATEGORICAL_FEATURES)
+
+# Everything known only after issue: the export's performance fields and what the warehouse
+# derives from them (status, outcome, dates and amounts after issue, earlier predictions).
+LEAKAGE_COLUMNS = frozenset(PERFORMANCE_FIELDS) | {
+    "outcome", "is_default", "is_resolved", "loan_status", "loan_status_raw", "as_of_date",
+    "months_on_book", "first_default_date", "months_to_default", "last_pymnt_date",
+    "meets_credit_policy", "pd", "risk_decile", "model_run_id", "is_model_watchlist",
+}  # fmt: skip
+
+
+class LeakageError(ValueError):
+    """A post-origination column was about to become a model feature."""
+
+
+def check_no_leakage(features: Iterable[str]) -> None:
+    leaked = sorted(set(features) & LEAKAGE_COLUMNS)
+    if leaked:
+        raise LeakageError(f"outcome or payment columns among the features: {', '.join(leaked)}")
+
+
+def model_frame(loans: pd.DataFrame) -> pd.DataFrame:
+    """The feature columns as the pipelines expect them, from either warehouse's frame.
+
+    Numbers become floats (None -> NaN); categories become strings with an explicit
+    'missing' (scikit-learn's imputers do not see None in object columns as missing).
+    """
+    frame = pd.DataFrame(index=loans.index)
+    for column in NUMERIC_FEATURES:
+        frame[column] = pd.to_numeric(loans[column], errors="coerce").astype(float)
+    for column in CATEGORICAL_FEATURES:
+        frame[column] = loans[column].astype(object).where(loans[column].notna(), "missing")
+        frame[column] = frame[column].astype(str)
+    return frame

@@ -1,0 +1,61 @@
+"""How well a score separates defaults from good loans, in the terms a risk team uses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
+
+DECILES = 10
+
+
+def ks_statistic(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Kolmogorov-Smirnov: the widest gap between the score distributions of bad and good."""
+    false_positive, true_positive, _ = roc_curve(labels, scores)
+    return float(np.max(true_positive - false_positive))
+
+
+def score_deciles(scores: np.ndarray) -> np.ndarray:
+    """1..10 by score rank, 10 = the riskiest tenth; ties keep their order of appearance."""
+    ranks = pd.Series(scores).rank(method="first").to_numpy()
+    return np.ceil(ranks * DECILES / len(scores)).astype(int)
+
+
+def decile_table(labels: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+    """Loans, defaults, default rate, lift over the overall rate and mean score per decile."""
+    frame = pd.DataFrame({"decile": score_deciles(scores), "label": labels, "score": scores})
+    table = frame.groupby("decile").agg(
+        loans=("label", "size"), defaults=("label", "sum"), mean_score=("score", "mean")
+    )
+    table["default_rate"] = table["defaults"] / table["loans"]
+    table["lift"] = table["default_rate"] / frame["label"].mean()
+    return table.reset_index()
+
+
+def calibration_table(labels: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+    """Mean predicted PD against the observed default rate, per score decile."""
+    table = decile_table(labels, scores)
+    return table[["decile", "loans", "mean_score", "default_rate"]].rename(
+        columns={"mean_score": "predicted_pd", "default_rate": "observed_default_rate"}
+    )
+
+
+def evaluate(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    auc = float(roc_auc_score(labels, scores))
+    deciles = decile_table(labels, scores)
+    return {
+        "auc": auc,
+        "gini": 2 * auc - 1,
+        "ks": ks_statistic(labels, scores),
+        "brier": float(brier_score_loss(labels, scores)),
+        "top_decile_lift": float(deciles["lift"].iloc[-1]),
+        "default_rate": float(np.mean(labels)),
+    }
+
+
+def flag_lift(labels: np.ndarray, flags: np.ndarray) -> float:
+    """Default rate among flagged loans over the overall rate (the rule watchlist's lift)."""
+    flags = flags.astype(bool)
+    if not flags.any():
+        return float("nan")
+    return float(np.mean(labels[flags]) / np.mean(labels))

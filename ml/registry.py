@@ -1,0 +1,81 @@
+"""The model registry and the predictions, as warehouse tables in schema `ml`.
+
+`ml.model_runs` has one row per trained candidate; the champion of a training is flagged, and
+the latest champion is the one scored. `ml.loan_predictions` is read back by dbt
+(stg_ml__loan_predictions), which takes the run scored last.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ml.store import MlStore
+
+MODEL_RUNS = "ml.model_runs"
+LOAN_PREDICTIONS = "ml.loan_predictions"
+
+DDL = (
+    "create schema if not exists ml",
+    f"""create table if not exists {MODEL_RUNS} (
+        run_id text primary key,
+        training_id text not null,
+        trained_at timestamp not null,
+        candidate text not null,
+        model_type text not null,
+        features text not null,
+        split_cut date not null,
+        train_rows integer not null,
+        test_rows integer not null,
+        train_from date not null,
+        train_to date not null,
+        test_from date not null,
+        test_to date not null,
+        auc double precision not null,
+        gini double precision not null,
+        ks double precision not null,
+        brier double precision not null,
+        top_decile_lift double precision not null,
+        rule_watchlist_lift double precision,
+        metrics_json text not null,
+        data_fingerprint text not null,
+        library_versions text not null,
+        seed integer not null,
+        artifact_path text not null,
+        is_champion boolean not null
+    )""",
+    f"""create table if not exists {LOAN_PREDICTIONS} (
+        loan_id bigint not null,
+        run_id text not null,
+        pd double precision not null,
+        risk_decile integer not null,
+        scored_at timestamp not null,
+        primary key (run_id, loan_id)
+    )""",
+)
+
+
+class NoChampionError(LookupError):
+    """Scoring was asked for before any model was trained."""
+
+
+def ensure_tables(store: MlStore) -> None:
+    for statement in DDL:
+        store.execute(statement)
+
+
+def register_runs(store: MlStore, runs: pd.DataFrame) -> None:
+    store.append(MODEL_RUNS, runs)
+
+
+def latest_champion(store: MlStore) -> pd.Series:
+    runs = store.read(
+        f"select * from {MODEL_RUNS} where is_champion order by trained_at desc, run_id limit 1"
+    )
+    if runs.empty:
+        raise NoChampionError("no champion model yet: run `python -m ml train` first")
+    return runs.iloc[0]
+
+
+def scored_rows(store: MlStore, run_id: str) -> int:
+    counted = store.read(f"select count(*) as n from {LOAN_PREDICTIONS} where run_id = '{run_id}'")
+    return int(counted["n"].iloc[0])
