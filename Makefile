@@ -23,21 +23,25 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	@echo "== 1/6 generate $(DEMO_LOANS) synthetic LendingClub loans"
+	@echo "== 1/7 generate $(DEMO_LOANS) synthetic LendingClub loans"
 	$(PY) -m ingest generate --count $(DEMO_LOANS) --seed 42 --out $(DEMO_CSV)
-	@echo "== 2/6 start the local development broker (Tansu, memory only) on $(KAFKA_BOOTSTRAP)"
-	@echo "== 3/6 produce the loans' events onto Kafka"
-	@echo "== 4/6 stream them into the raw tables ($(WAREHOUSE)) until the topics are drained"
+	@echo "== 2/7 start the local development broker (Tansu, memory only) on $(KAFKA_BOOTSTRAP)"
+	@echo "== 3/7 produce the loans' events onto Kafka"
+	@echo "== 4/7 stream them into the raw tables ($(WAREHOUSE)) until the topics are drained"
 	@$(PY) -m ingest broker > lake/broker.log 2>&1 & broker=$$!; \
 	  trap "kill $$broker 2>/dev/null; wait $$broker 2>/dev/null" EXIT; \
 	  $(PY) -m ingest produce --csv $(DEMO_CSV) && \
 	  $(PY) -m ingest run --until-idle 5
-	@echo "== 5/6 dbt build (models and tests)"
+	@echo "== 5/7 dbt build (models and tests)"
 	$(DBT) build --profiles-dir profiles --target $(WAREHOUSE) --quiet
-	@echo "== 6/6 report"
+	@echo "== 6/7 PD models: train out of time, score every loan, rebuild the marts with the PDs"
+	$(PY) -m ml train
+	$(PY) -m ml score
+	$(DBT) build --profiles-dir profiles --target $(WAREHOUSE) --quiet
+	@echo "== 7/7 report"
 	$(PY) -m exports report
 	@echo
-	@echo "wrote: $(DEMO_CSV) (input), $${DUCKDB_PATH:-warehouse.duckdb} (warehouse: raw, staging, intermediate, marts schemas)"
+	@echo "wrote: $(DEMO_CSV) (input), $${DUCKDB_PATH:-warehouse.duckdb} (warehouse: raw, staging, intermediate, marts, ml schemas), $${ML_MODEL_DIR:-lake/models} (models, ROC and lift plots)"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -58,6 +62,8 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m tests.benchmarks.load_benchmark
 	$(PY) -m tests.benchmarks.stream_benchmark
+	$(PY) -m tests.benchmarks.dbt_benchmark
+	$(PY) -m tests.benchmarks.ml_benchmark
 
 clean:
 	rm -rf target lake warehouse.duckdb warehouse.duckdb.wal

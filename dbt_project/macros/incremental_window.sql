@@ -15,3 +15,20 @@
     {%- set watermark = run_query(watermark_query).columns[0].values()[0] if execute else '1900-01-01' -%}
     {{ landed_column }} >= cast('{{ watermark }}' as timestamp)
 {%- endmacro %}
+
+{#- When this dbt invocation staged a row: downstream incremental models take the loans with
+    rows staged after their own watermark. dbt runs one after another, so unlike landing
+    times this needs no lookback. -#}
+{% macro staged_at_now() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}
+
+{#- `column` > the latest `watermark_column` in this model, inlined as a literal. -#}
+{% macro staged_after_watermark(column, watermark_column='last_staged_at') -%}
+    {%- set watermark_query -%}
+        select coalesce(max({{ watermark_column }}), cast('1900-01-01' as timestamp))
+        from {{ this }}
+    {%- endset -%}
+    {%- set watermark = run_query(watermark_query).columns[0].values()[0] if execute else '1900-01-01' -%}
+    {{ column }} > cast('{{ watermark }}' as timestamp)
+{%- endmacro %}

@@ -9,27 +9,13 @@ with
 
 performance as (
 
+    -- All events of the loans that have any newly staged event.
     select * from {{ ref('stg_loan_events__performance') }}
-
-),
-
-{% if is_incremental() -%}
-
-changed_loans as (
-
-    select distinct loan_id from performance
-    where {{ landed_since_watermark('landed_at', 'last_landed_at') }}
-
-),
-
-{% endif -%}
-
-loan_events as (
-
-    select performance.*
-    from performance
     {% if is_incremental() -%}
-        inner join changed_loans on performance.loan_id = changed_loans.loan_id
+        where loan_id in (
+            select loan_id from {{ ref('stg_loan_events__performance') }}
+            where {{ staged_after_watermark('staged_at') }}
+        )
     {%- endif %}
 
 ),
@@ -45,8 +31,9 @@ ranked as (
         min(case when outcome = 'default' then as_of_date end) over (
             partition by loan_id
         ) as first_default_date,
-        max(landed_at) over (partition by loan_id) as last_landed_at
-    from loan_events
+        max(landed_at) over (partition by loan_id) as last_landed_at,
+        max(staged_at) over (partition by loan_id) as last_staged_at
+    from performance
 
 ),
 
@@ -67,7 +54,8 @@ final as (
         out_prncp,
         last_pymnt_date,
         last_pymnt_amnt,
-        last_landed_at
+        last_landed_at,
+        last_staged_at
     from ranked
     where recency_rank = 1
 

@@ -7,31 +7,38 @@
 
 with
 
+{% if is_incremental() -%}
+
+changed_loans as (
+
+    -- Loans with a newly staged application or a new latest state.
+    select loan_id from {{ ref('stg_loan_events__applications') }}
+    where {{ staged_after_watermark('staged_at') }}
+    union
+    select loan_id from {{ ref('int_loans__latest_performance') }}
+    where {{ staged_after_watermark('last_staged_at') }}
+
+),
+
+{% endif -%}
+
 applications as (
 
     select * from {{ ref('stg_loan_events__applications') }}
+    {% if is_incremental() -%}
+        where loan_id in (select loan_id from changed_loans)
+    {%- endif %}
 
 ),
 
 latest_performance as (
 
     select * from {{ ref('int_loans__latest_performance') }}
+    {% if is_incremental() -%}
+        where loan_id in (select loan_id from changed_loans)
+    {%- endif %}
 
 ),
-
-{% if is_incremental() -%}
-
-changed_loans as (
-
-    select loan_id from applications
-    where {{ landed_since_watermark('landed_at', 'last_landed_at') }}
-    union
-    select loan_id from latest_performance
-    where {{ landed_since_watermark('last_landed_at', 'last_landed_at') }}
-
-),
-
-{% endif -%}
 
 first_applications as (
 
@@ -44,11 +51,11 @@ first_applications as (
         ) as application_rank,
         max(applications.landed_at) over (
             partition by applications.loan_id
-        ) as application_landed_at
+        ) as application_landed_at,
+        max(applications.staged_at) over (
+            partition by applications.loan_id
+        ) as application_staged_at
     from applications
-    {% if is_incremental() -%}
-        inner join changed_loans on applications.loan_id = changed_loans.loan_id
-    {%- endif %}
 
 ),
 
@@ -66,7 +73,9 @@ joined as (
         latest_performance.last_pymnt_date,
         latest_performance.first_default_date,
         greatest(first_applications.application_landed_at, latest_performance.last_landed_at)
-            as last_landed_at
+            as last_landed_at,
+        greatest(first_applications.application_staged_at, latest_performance.last_staged_at)
+            as last_staged_at
     from first_applications
     left join latest_performance on first_applications.loan_id = latest_performance.loan_id
     where first_applications.application_rank = 1
@@ -199,7 +208,8 @@ final as (
         recoveries,
         out_prncp,
         last_pymnt_date,
-        last_landed_at
+        last_landed_at,
+        last_staged_at
     from banded
 
 )

@@ -8,12 +8,6 @@
 
 with
 
-all_loans as (
-
-    select * from {{ ref('int_loans__rule_banded') }}
-
-),
-
 predictions as (
 
     select * from {{ ref('int_loans__champion_predictions') }}
@@ -25,8 +19,8 @@ predictions as (
 changed_loans as (
 
     -- Loans with new events, and loans whose champion prediction changed (or went away).
-    select loan_id from all_loans
-    where {{ landed_since_watermark('last_landed_at', 'last_landed_at') }}
+    select loan_id from {{ ref('int_loans__rule_banded') }}
+    where {{ staged_after_watermark('last_staged_at') }}
     union
     select coalesce(predictions.loan_id, built.loan_id) as loan_id
     from predictions
@@ -42,9 +36,9 @@ changed_loans as (
 
 loans as (
 
-    select all_loans.* from all_loans
+    select * from {{ ref('int_loans__rule_banded') }}
     {% if is_incremental() -%}
-        inner join changed_loans on all_loans.loan_id = changed_loans.loan_id
+        where loan_id in (select loan_id from changed_loans)
     {%- endif %}
 
 ),
@@ -118,7 +112,8 @@ final as (
         risk_decile,
         model_run_id,
         coalesce(pd >= {{ var('watchlist_pd_min') }}, false) as is_model_watchlist,
-        last_landed_at
+        last_landed_at,
+        last_staged_at
     from scored
 
 )

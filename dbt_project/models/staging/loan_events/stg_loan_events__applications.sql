@@ -1,7 +1,11 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    indexes=([{'columns': ['event_id'], 'unique': true}] if target.type == 'postgres' else []),
+    indexes=([
+        {'columns': ['event_id'], 'unique': true},
+        {'columns': ['staged_at']},
+        {'columns': ['loan_id']},
+    ] if target.type == 'postgres' else []),
 ) }}
 
 {%- set payload_keys = [
@@ -77,6 +81,7 @@ fields as (
         new_events.landed_at,
         new_events.source,
         new_events.batch_id,
+        {{ staged_at_now() }} as staged_at,
         {{ json_text_fields('payload', payload_keys) }}
     from {{ json_fields_from('new_events', 'payload', payload_keys) }}
 
@@ -91,6 +96,7 @@ parsed as (
         landed_at,
         source,
         batch_id,
+        staged_at,
         {{ lc_number('loan_amnt_text') }} as loan_amnt,
         {{ lc_number('funded_amnt_text') }} as funded_amnt,
         {{ lc_term_months('term_text') }} as term_months,
@@ -157,6 +163,7 @@ final as (
         landed_at,
         source,
         batch_id,
+        staged_at,
         loan_amnt,
         funded_amnt,
         term_months,

@@ -1,7 +1,11 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    indexes=([{'columns': ['event_id'], 'unique': true}] if target.type == 'postgres' else []),
+    indexes=([
+        {'columns': ['event_id'], 'unique': true},
+        {'columns': ['staged_at']},
+        {'columns': ['loan_id']},
+    ] if target.type == 'postgres' else []),
 ) }}
 
 {%- set payload_keys = [
@@ -58,6 +62,7 @@ fields as (
         new_events.landed_at,
         new_events.source,
         new_events.batch_id,
+        {{ staged_at_now() }} as staged_at,
         {{ json_text_fields('payload', payload_keys) }}
     from {{ json_fields_from('new_events', 'payload', payload_keys) }}
 
@@ -81,6 +86,7 @@ final as (
         landed_at,
         source,
         batch_id,
+        staged_at,
         coalesce(cast(occurred_at as date), cast(as_of_d_text as date)) as as_of_date,
         -- 'Does not meet the credit policy. Status:Fully Paid' is a Fully Paid loan
         -- issued outside the credit policy.
