@@ -13,6 +13,7 @@ from ingest.settings import Settings
 from ingest.synthetic import write_synthetic_csv
 from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
 from ml import artifacts
+from ml.cli import main
 from ml.registry import latest_champion
 from ml.scoring import score
 from ml.store import DuckDBStore, PostgresStore
@@ -128,3 +129,21 @@ def test_train_and_score_on_postgres(synthetic_csv, postgres_env, tmp_path):
     run_dbt("build", target="postgres", env=postgres_env)
     fct = read_sql(Settings(warehouse="postgres"), "select count(pd) as n from marts.fct_loans")
     assert fct.n[0] == 3_000
+
+
+def test_scoring_before_training_and_training_without_a_built_book_are_clear_errors(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("DUCKDB_PATH", str(tmp_path / "empty.duckdb"))
+    assert main(["score"]) == 2
+    assert "no champion model yet: run `python -m ml train` first" in capsys.readouterr().err
+    store = DuckDBStore(str(tmp_path / "empty.duckdb"))
+    store.execute("create schema marts")
+    store.execute(
+        "create table marts.ml_features as select 1 as loan_id, date '2018-01-01' as issue_date,"
+        " cast(null as boolean) as is_default"
+    )
+    store.commit()
+    store.close()
+    assert main(["train"]) == 2
+    assert "0 resolved loans in marts.ml_features" in capsys.readouterr().err

@@ -10,12 +10,16 @@ def test_defaults():
     assert settings.warehouse == "duckdb"
     assert settings.duckdb_path == Path("warehouse.duckdb")
     assert settings.lake_url == "file://./lake"
+    assert settings.model_dir == Path("lake/models")
 
 
 def test_environment_overrides():
-    settings = Settings.from_env({"WAREHOUSE": "Postgres", "DUCKDB_PATH": "/x/y.duckdb"})
+    settings = Settings.from_env(
+        {"WAREHOUSE": "Postgres", "DUCKDB_PATH": "/x/y.duckdb", "ML_MODEL_DIR": "/m"}
+    )
     assert settings.warehouse == "postgres"
     assert settings.duckdb_path == Path("/x/y.duckdb")
+    assert settings.model_dir == Path("/m")
 
 
 def test_unknown_warehouse_is_a_clear_error():

@@ -9,32 +9,17 @@ loans as (
 banded as (
 
     -- One row per loan and band kind, so every band shares one set of columns.
-    select
-        loan_id,
-        risk_tier,
-        purpose,
-        'dti' as band_kind,
-        dti_band as band,
-        outcome
-    from loans
-    union all
-    select
-        loan_id,
-        risk_tier,
-        purpose,
-        'revol_util' as band_kind,
-        revol_util_band as band,
-        outcome
-    from loans
-    union all
-    select
-        loan_id,
-        risk_tier,
-        purpose,
-        'int_rate' as band_kind,
-        int_rate_band as band,
-        outcome
-    from loans
+    {% for band_kind in ['dti', 'revol_util', 'int_rate'] -%}
+        select
+            loan_id,
+            risk_tier,
+            purpose,
+            '{{ band_kind }}' as band_kind,
+            {{ band_kind }}_band as band,
+            outcome
+        from loans
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 

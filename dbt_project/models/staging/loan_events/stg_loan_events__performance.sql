@@ -26,30 +26,9 @@
 
 with
 
-source as (
-
-    select * from {{ source('loan_events', 'loan_performance') }}
-    {% if is_incremental() -%}
-        where {{ landed_since_watermark('landed_at') }}
-    {%- endif %}
-
-),
-
-deduplicated as (
-
-    {{ first_landing('source') }}
-
-),
-
 new_events as (
 
-    select * from deduplicated
-    {% if is_incremental() -%}
-        where not exists (
-            select 1 from {{ this }} as staged
-            where staged.event_id = deduplicated.event_id
-        )
-    {%- endif %}
+    {{ unstaged_events(source('loan_events', 'loan_performance')) }}
 
 ),
 
