@@ -6,7 +6,7 @@ import pandas as pd
 
 KPI_QUERY = "select * from marts.kpi_summary where segment_type = 'portfolio'"
 WATCHLIST_QUERY = """
-select loan_id, grade, loan_status, dti, revol_util, delinq_2yrs, inq_last_6mths, reason_codes
+select loan_id, grade, loan_status, dti, revol_util, delinq_2yrs, inq_last_6mths, pd, reason_codes
 from marts.early_warning_watchlist
 order by severity desc, dti desc nulls last, loan_id
 limit {limit}

@@ -9,6 +9,7 @@ against. Targets: DuckDB full build under 60 s; Postgres incremental under 15 s.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -60,6 +61,12 @@ def _age_book(target: str, env: dict[str, str]) -> None:
     con.close()
 
 
+def _print_slowest(run_results: Path, count: int = 8) -> None:
+    results = json.loads(run_results.read_text())["results"]
+    for node in sorted(results, key=lambda r: -r["execution_time"])[:count]:
+        print(f"    {node['execution_time']:5.1f}s  {node['unique_id'].split('.', 2)[-1]}")
+
+
 def _measure(target: str, env: dict[str, str], make_store, book: Path, update: Path) -> None:
     dbt_target = book.parent / f"dbt-{target}"
     print(f"[{target}] landing {LOANS:,} loans: {_load(make_store(), book):.0f}s (setup)")
@@ -70,8 +77,9 @@ def _measure(target: str, env: dict[str, str], make_store, book: Path, update: P
     incremental = run_dbt("build", target=target, env=env, target_path=dbt_target)
     print(
         f"[{target}] dbt build, +{NEW_EVENTS:,} events: {incremental:6.1f}s "
-        f"({full / incremental:.1f}x faster than the full build)"
+        f"({full / incremental:.1f}x faster than the full build); slowest nodes:"
     )
+    _print_slowest(dbt_target / "run_results.json")
     run_only = run_dbt("run", target=target, env=env, target_path=dbt_target)
     print(f"[{target}] dbt run (no tests), nothing new: {run_only:6.1f}s")
 

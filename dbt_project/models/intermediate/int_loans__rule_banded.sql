@@ -2,7 +2,10 @@
     materialized='incremental',
     unique_key='loan_id',
     incremental_strategy='delete+insert',
-    indexes=([{'columns': ['loan_id'], 'unique': true}] if target.type == 'postgres' else []),
+    indexes=([
+        {'columns': ['loan_id'], 'unique': true},
+        {'columns': ['last_staged_at']},
+    ] if target.type == 'postgres' else []),
 ) }}
 
 with

@@ -3,7 +3,10 @@
     unique_key='loan_id',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
-    indexes=([{'columns': ['loan_id'], 'unique': true}] if target.type == 'postgres' else []),
+    indexes=([
+        {'columns': ['loan_id'], 'unique': true},
+        {'columns': ['last_staged_at']},
+    ] if target.type == 'postgres' else []),
 ) }}
 
 with

@@ -1,3 +1,12 @@
+{#- Incremental: a run counts the events staged since the last one, per batch (a batch's
+    events are staged together, so its counts never change afterwards). -#}
+{{ config(
+    materialized='incremental',
+    unique_key=['batch_id', 'event_type', 'flag'],
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
 {#- Every cleaning rule staging applies, as (flag, field, condition on a staged row). -#}
 {%- set application_checks = [
     ('dti_missing', 'dti', "dti_quality_flag = 'missing'"),
@@ -19,12 +28,18 @@ with
 applications as (
 
     select * from {{ ref('stg_loan_events__applications') }}
+    {% if is_incremental() -%}
+        where {{ staged_after_watermark('staged_at') }}
+    {%- endif %}
 
 ),
 
 performance as (
 
     select * from {{ ref('stg_loan_events__performance') }}
+    {% if is_incremental() -%}
+        where {{ staged_after_watermark('staged_at') }}
+    {%- endif %}
 
 ),
 
@@ -35,6 +50,7 @@ application_counts as (
         batch_id,
         min(landed_at) as landed_at,
         min(source) as producer,
+        max(staged_at) as last_staged_at,
         {% for flag, field, condition in application_checks -%}
             sum(case when {{ condition }} then 1 else 0 end) as {{ flag }},
         {% endfor -%}
@@ -50,6 +66,7 @@ performance_counts as (
         batch_id,
         min(landed_at) as landed_at,
         min(source) as producer,
+        max(staged_at) as last_staged_at,
         count(*) as checked_rows,
         sum(case when loan_status_unknown then 1 else 0 end) as loan_status_unknown
     from performance
@@ -64,6 +81,7 @@ unpivoted as (
             batch_id,
             landed_at,
             producer,
+            last_staged_at,
             'loan.application' as event_type,
             '{{ field }}' as field,
             '{{ flag }}' as flag,
@@ -76,6 +94,7 @@ unpivoted as (
         batch_id,
         landed_at,
         producer,
+        last_staged_at,
         'loan.performance' as event_type,
         'loan_status' as field,
         'loan_status_unknown' as flag,
@@ -96,7 +115,8 @@ final as (
         flag,
         cast(checked_rows as bigint) as checked_rows,
         cast(flagged_rows as bigint) as flagged_rows,
-        cast(flagged_rows as double precision) / nullif(checked_rows, 0) as flagged_share
+        cast(flagged_rows as double precision) / nullif(checked_rows, 0) as flagged_share,
+        last_staged_at
     from unpivoted
 
 )
