@@ -23,22 +23,24 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	@echo "== 1/7 generate $(DEMO_LOANS) synthetic LendingClub loans"
+	@echo "== 1/8 generate $(DEMO_LOANS) synthetic LendingClub loans"
 	$(PY) -m ingest generate --count $(DEMO_LOANS) --seed 42 --out $(DEMO_CSV)
-	@echo "== 2/7 start the local development broker (Tansu, memory only) on $(KAFKA_BOOTSTRAP)"
-	@echo "== 3/7 produce the loans' events onto Kafka"
-	@echo "== 4/7 stream them into the raw tables ($(WAREHOUSE)) until the topics are drained"
+	@echo "== 2/8 start the local development broker (Tansu, memory only) on $(KAFKA_BOOTSTRAP)"
+	@echo "== 3/8 produce the loans' events onto Kafka"
+	@echo "== 4/8 stream them into the raw tables ($(WAREHOUSE)) until the topics are drained"
 	@$(PY) -m ingest broker > lake/broker.log 2>&1 & broker=$$!; \
 	  trap "kill $$broker 2>/dev/null; wait $$broker 2>/dev/null" EXIT; \
 	  $(PY) -m ingest produce --csv $(DEMO_CSV) && \
 	  $(PY) -m ingest run --until-idle 5
-	@echo "== 5/7 dbt build (models and tests)"
+	@echo "== 5/8 dbt build (models and tests)"
 	$(DBT) build --profiles-dir profiles --target $(WAREHOUSE) --quiet
-	@echo "== 6/7 PD models: train out of time, score every loan, rebuild the marts with the PDs"
+	@echo "== 6/8 PD models: train out of time, score every loan, rebuild the marts with the PDs"
 	$(PY) -m ml train
 	$(PY) -m ml score
 	$(DBT) build --profiles-dir profiles --target $(WAREHOUSE) --quiet
-	@echo "== 7/7 report"
+	@echo "== 7/8 snapshots of the marts to $${LAKE_URL:-file://./lake}"
+	$(PY) -m exports snapshot
+	@echo "== 8/8 report"
 	$(PY) -m exports report
 	@echo
 	@echo "wrote: $(DEMO_CSV) (input), $${DUCKDB_PATH:-warehouse.duckdb} (warehouse: raw, staging, intermediate, marts, ml schemas), $${ML_MODEL_DIR:-lake/models} (models, ROC and lift plots)"

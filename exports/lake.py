@@ -1,0 +1,143 @@
+"""The lake: a local folder (`file://...`) or an S3 prefix (`s3://bucket/prefix`), one API.
+
+S3 goes through boto3 with the standard credential chain and endpoint (`AWS_ENDPOINT_URL` for
+MinIO or moto), botocore's standard retry mode (backoff on throttling and 5xx), and managed
+multipart uploads for large files. Errors a user can fix (no credentials, no bucket) are
+raised as LakeError with what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlparse
+
+MULTIPART_THRESHOLD = 64 * 1024 * 1024
+RETRY_ATTEMPTS = 8
+
+
+class LakeError(RuntimeError):
+    """The lake cannot be reached or written, with the reason and the fix."""
+
+
+class Lake(Protocol):
+    url: str
+
+    def put_file(self, local: Path, key: str) -> None: ...
+    def put_bytes(self, data: bytes, key: str) -> None: ...
+    def get_bytes(self, key: str) -> bytes: ...
+    def list_keys(self, prefix: str) -> list[str]: ...
+    def delete_keys(self, keys: list[str]) -> None: ...
+
+
+class LocalLake:
+    """A folder; every write goes to a temporary name first and is renamed into place."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.url = f"file://{root}"
+
+    def _path(self, key: str) -> Path:
+        return self.root / key
+
+    def put_file(self, local: Path, key: str) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
+        shutil.copyfile(local, partial)
+        os.replace(partial, target)
+
+    def put_bytes(self, data: bytes, key: str) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
+        partial.write_bytes(data)
+        os.replace(partial, target)
+
+    def get_bytes(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def list_keys(self, prefix: str) -> list[str]:
+        base = self._path(prefix)
+        if not base.exists():
+            return []
+        return sorted(
+            str(p.relative_to(self.root))
+            for p in base.rglob("*")
+            if p.is_file() and not p.name.endswith(".partial")
+        )
+
+    def delete_keys(self, keys: list[str]) -> None:
+        for key in keys:
+            self._path(key).unlink(missing_ok=True)
+
+
+class S3Lake:
+    def __init__(self, bucket: str, prefix: str) -> None:
+        import boto3
+        from boto3.s3.transfer import TransferConfig
+        from botocore.config import Config
+
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
+        # A session of its own: the default one caches credentials across lakes.
+        self.client = boto3.session.Session().client(
+            "s3", config=Config(retries={"mode": "standard", "max_attempts": RETRY_ATTEMPTS})
+        )
+        self.transfer = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD)
+        self._check_bucket()
+
+    def _check_bucket(self) -> None:
+        from botocore.exceptions import ClientError, NoCredentialsError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except NoCredentialsError:
+            raise LakeError(
+                f"no AWS credentials for {self.url}: set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance role"
+            ) from None
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("404", "NoSuchBucket"):
+                raise LakeError(f"bucket {self.bucket!r} does not exist ({self.url})") from None
+            if code in ("403", "AccessDenied"):
+                raise LakeError(f"access to bucket {self.bucket!r} is denied") from None
+            raise LakeError(f"cannot reach {self.url}: {exc}") from None
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put_file(self, local: Path, key: str) -> None:
+        self.client.upload_file(str(local), self.bucket, self._key(key), Config=self.transfer)
+
+    def put_bytes(self, data: bytes, key: str) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    def get_bytes(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+
+    def list_keys(self, prefix: str) -> list[str]:
+        keys = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+            for item in page.get("Contents", []):
+                keys.append(item["Key"][len(self.prefix) + 1 :] if self.prefix else item["Key"])
+        return sorted(keys)
+
+    def delete_keys(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):
+            chunk = [{"Key": self._key(k)} for k in keys[start : start + 1000]]
+            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": chunk})
+
+
+def open_lake(url: str) -> Lake:
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return LocalLake(Path((parsed.netloc + parsed.path) or ".").resolve())
+    if parsed.scheme == "s3" and parsed.netloc:
+        return S3Lake(parsed.netloc, parsed.path)
+    raise LakeError(f"LAKE_URL={url!r}: use file://PATH or s3://BUCKET/PREFIX")

@@ -1,0 +1,189 @@
+"""Snapshots of the marts to a local folder and to a real HTTP S3 endpoint (moto_server)."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+import boto3
+import duckdb
+import pytest
+
+from exports.dbt_artifacts import load_manifest
+from exports.lake import LakeError, LocalLake, S3Lake, open_lake
+from exports.snapshots import (
+    MANIFEST,
+    exported_models,
+    read_snapshot,
+    snapshot_all,
+    snapshot_prefix,
+)
+from ingest.loader import load_csv
+from ingest.settings import Settings
+from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
+from tests.dbt_runner import run_dbt
+from tests.postgres_cluster import free_port
+
+DAY = date(2026, 11, 24)
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}"
+    env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test",
+           "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    previous = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    client = boto3.client("s3")
+    for _ in range(100):
+        try:
+            client.list_buckets()
+            break
+        except Exception:
+            time.sleep(0.1)
+    yield client
+    server.terminate()
+    server.wait()
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def s3_lake(s3_endpoint) -> S3Lake:
+    bucket = f"lake-{uuid.uuid4().hex[:8]}"
+    s3_endpoint.create_bucket(Bucket=bucket)
+    return open_lake(f"s3://{bucket}/exports")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, synthetic_csv) -> tuple[Settings, dict]:
+    path = tmp_path_factory.mktemp("snap") / "w.duckdb"
+    store = DuckDBWarehouse(path)
+    store.init()
+    load_csv(synthetic_csv, store, show_progress=False)
+    store.close()
+    run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(path)})
+    return Settings(duckdb_path=path), load_manifest(tmp_path_factory.mktemp("manifest"))
+
+
+def warehouse_rows(settings: Settings, model: str):
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        return con.execute(f"select * from marts.{model}").arrow().read_all()
+
+
+def sorted_rows(table, key):
+    return table.sort_by([(key, "ascending")]).to_pylist()
+
+
+def test_the_export_list_comes_from_dbt_meta(built):
+    models = [name for _, name in exported_models(built[1])]
+    assert {"fct_loans", "kpi_summary", "early_warning_watchlist", "vintage_default_rates"} <= set(
+        models
+    )
+    assert "ml_features" not in models
+
+
+@pytest.mark.parametrize("lake_kind", ["local", "s3"])
+def test_round_trip_and_idempotent_rerun(built, lake_kind, tmp_path, request):
+    settings, manifest = built
+    lake = (
+        LocalLake(tmp_path / "lake") if lake_kind == "local" else request.getfixturevalue("s3_lake")
+    )
+    results = snapshot_all(
+        settings, lake, manifest, DAY, {"dbt_invocation_id": "x"}, progress=lambda _: None
+    )
+    assert len(results) == len(exported_models(manifest))
+    snapshot = read_snapshot(lake, "fct_loans", DAY)
+    assert sorted_rows(snapshot, "loan_id") == sorted_rows(
+        warehouse_rows(settings, "fct_loans"), "loan_id"
+    )
+    written = json.loads(lake.get_bytes(snapshot_prefix("fct_loans", DAY) + MANIFEST))
+    assert written["row_count"] == 3_000 and written["dbt_invocation_id"] == "x"
+    assert {c["name"] for c in written["columns"]} >= {"loan_id", "pd", "risk_tier"}
+
+    other_day = date(2026, 11, 23)
+    snapshot_all(settings, lake, manifest, other_day, {}, progress=lambda _: None)
+    before_other = lake.list_keys(snapshot_prefix("fct_loans", other_day))
+    snapshot_all(settings, lake, manifest, DAY, {}, progress=lambda _: None)
+    day_keys = lake.list_keys(snapshot_prefix("fct_loans", DAY))
+    assert len(day_keys) == 2  # the manifest and the one data file it names
+    assert lake.list_keys(snapshot_prefix("fct_loans", other_day)) == before_other
+    assert read_snapshot(lake, "fct_loans", DAY).num_rows == 3_000
+
+
+class FailingUploads:
+    """A lake whose data uploads fail after `allowed` of them: a crash mid-export."""
+
+    def __init__(self, lake, allowed: int) -> None:
+        self.lake, self.allowed = lake, allowed
+        self.url = lake.url
+
+    def put_file(self, local, key):
+        if self.allowed == 0:
+            raise ConnectionError("injected: connection reset during upload")
+        self.allowed -= 1
+        self.lake.put_file(local, key)
+
+    def __getattr__(self, name):
+        return getattr(self.lake, name)
+
+
+def test_a_failed_upload_leaves_the_previous_snapshot_whole(built, s3_lake):
+    settings, manifest = built
+    snapshot_all(settings, s3_lake, manifest, DAY, {}, progress=lambda _: None)
+    models = [name for _, name in exported_models(manifest)]
+    broken = models[2]  # the first two models upload again, the third dies mid-upload
+    broken_manifest = s3_lake.get_bytes(snapshot_prefix(broken, DAY) + MANIFEST)
+    with pytest.raises(ConnectionError):
+        snapshot_all(
+            settings, FailingUploads(s3_lake, allowed=2), manifest, DAY, {}, progress=lambda _: None
+        )
+    # The broken model keeps its previous manifest byte for byte, and no manifest names a
+    # file that is missing or differs from its checksum.
+    assert s3_lake.get_bytes(snapshot_prefix(broken, DAY) + MANIFEST) == broken_manifest
+    for model in models:
+        assert read_snapshot(s3_lake, model, DAY).num_rows >= 0
+    assert read_snapshot(s3_lake, "fct_loans", DAY).num_rows == 3_000
+
+
+def test_missing_bucket_and_missing_credentials_are_clear_errors(s3_endpoint, monkeypatch):
+    with pytest.raises(LakeError, match="bucket 'no-such-bucket' does not exist"):
+        open_lake("s3://no-such-bucket/x")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(LakeError, match="no AWS credentials"):
+        open_lake("s3://any-bucket/x")
+    with pytest.raises(LakeError, match="use file://PATH or s3://BUCKET/PREFIX"):
+        open_lake("ftp://x")
+
+
+def test_snapshot_from_postgres(synthetic_csv, postgres_env, built, tmp_path):
+    store = PostgresWarehouse()
+    store.init()
+    load_csv(synthetic_csv, store, show_progress=False)
+    store.close()
+    run_dbt("build", target="postgres", env=postgres_env)
+    lake = LocalLake(tmp_path / "lake")
+    snapshot_all(Settings(warehouse="postgres"), lake, built[1], DAY, {}, progress=lambda _: None)
+    from_postgres = read_snapshot(lake, "fct_loans", DAY)
+    from_duckdb = warehouse_rows(built[0], "fct_loans")
+    assert from_postgres.num_rows == from_duckdb.num_rows == 3_000
+    assert from_postgres.schema.names == from_duckdb.schema.names
+    assert sorted(from_postgres.column("loan_id").to_pylist()) == sorted(
+        from_duckdb.column("loan_id").to_pylist()
+    )
