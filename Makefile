@@ -38,8 +38,9 @@ demo: $(STAMP)
 	$(PY) -m ml train
 	$(PY) -m ml score
 	$(DBT) build --profiles-dir profiles --target $(WAREHOUSE) --quiet
-	@echo "== 7/8 snapshots of the marts to $${LAKE_URL:-file://./lake}"
+	@echo "== 7/8 snapshots of the marts and a drift report to $${LAKE_URL:-file://./lake}"
 	$(PY) -m exports snapshot
+	$(PY) -m exports drift
 	@echo "== 8/8 report"
 	$(PY) -m exports report
 	@echo

@@ -14,10 +14,18 @@ from exports.console_report import (
     format_watchlist,
 )
 from exports.dbt_artifacts import last_invocation_id, load_manifest
+from exports.drift import (
+    DEFAULT_CURRENT_DAYS,
+    DEFAULT_DRIFT_SHARE,
+    DriftError,
+    Window,
+    drift_report,
+)
 from exports.lake import LakeError, open_lake
 from exports.snapshots import snapshot_all
 from exports.warehouse_reader import read_sql
 from ingest.settings import ConfigError, Settings
+from ml.store import open_store
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
@@ -38,6 +46,40 @@ def _snapshot(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _window(text: str) -> Window:
+    start, _, end = text.partition(":")
+    try:
+        return Window(date.fromisoformat(start), date.fromisoformat(end))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not FROM:TO (YYYY-MM-DD:YYYY-MM-DD)"
+        ) from None
+
+
+def _drift(args: argparse.Namespace, settings: Settings) -> int:
+    lake = open_lake(settings.lake_url)
+    store = open_store(settings)
+    try:
+        report = drift_report(
+            store, lake, args.date or datetime.now(UTC).date(), args.reference, args.current,
+            args.current_days, args.drift_share,
+        )  # fmt: skip
+    finally:
+        store.close()
+    first = report.features.iloc[0]
+    print(f"reference {first.reference_from}..{first.reference_to} ({first.reference_rows:,} loans), "
+          f"current {first.current_from}..{first.current_to} ({first.current_rows:,} loans)")  # fmt: skip
+    columns = ["feature", "method", "drift_score", "threshold", "drifted", "psi"]
+    ranked = report.features.sort_values("psi", ascending=False)[columns]
+    print(ranked.to_string(index=False, float_format="{:.4f}".format))
+    verdict = "DRIFT" if report.dataset_drift else "no dataset drift"
+    print(
+        f"{verdict}: {report.drifted_share:.0%} of features drifted (flag at {args.drift_share:.0%})"
+    )
+    print(f"report: {report.html_url}\n        {report.json_url}; rows in monitoring.feature_drift")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m exports", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -48,9 +90,21 @@ def main(argv: list[str] | None = None) -> int:
     snapshot.add_argument("--date", type=date.fromisoformat, default=None,
                           help="snapshot date (default: today, UTC)")  # fmt: skip
     snapshot.set_defaults(handler=_snapshot)
+    drift = commands.add_parser("drift", help="Evidently drift report: reference vs current window")
+    drift.add_argument(
+        "--date", type=date.fromisoformat, default=None, help="report date (default: today, UTC)"
+    )
+    drift.add_argument("--reference", type=_window, default=None,
+                       help="issue dates FROM:TO (default: the champion's training cohort)")  # fmt: skip
+    drift.add_argument("--current", type=_window, default=None,
+                       help="issue dates FROM:TO (default: the last --current-days of applications)")  # fmt: skip
+    drift.add_argument("--current-days", type=int, default=DEFAULT_CURRENT_DAYS)
+    drift.add_argument("--drift-share", type=float, default=DEFAULT_DRIFT_SHARE,
+                       help="flag dataset drift when this share of features drifted")  # fmt: skip
+    drift.set_defaults(handler=_drift)
     args = parser.parse_args(argv)
     try:
         return args.handler(args, Settings.from_env())
-    except (ConfigError, LakeError) as exc:
+    except (ConfigError, LakeError, DriftError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,217 @@
+"""`python -m exports drift`: does the model still see the population it was trained on?
+
+An Evidently data-drift report compares a reference window (by default the champion model's
+training cohort) with a current window (by default the last 30 days of applications, by
+issue date) over the model's features. The HTML and JSON go to the lake under
+`reports/drift/dt=YYYY-MM-DD/`; each feature's drift score, its test, and its population
+stability index go to `monitoring.feature_drift`, so dashboards can chart drift over time.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from exports.lake import Lake
+from ml.features import CATEGORICAL_FEATURES, ISSUE_DATE, RICH_FEATURES, model_frame
+from ml.store import MlStore
+
+FEATURE_DRIFT = "monitoring.feature_drift"
+DEFAULT_CURRENT_DAYS = 30
+DEFAULT_DRIFT_SHARE = 0.3  # flag the population when this share of features drifted
+PSI_BINS = 10
+DDL = (
+    "create schema if not exists monitoring",
+    f"""create table if not exists {FEATURE_DRIFT} (
+        report_date date not null,
+        feature text not null,
+        method text not null,
+        drift_score double precision not null,
+        threshold double precision not null,
+        drifted boolean not null,
+        psi double precision,
+        reference_from date not null,
+        reference_to date not null,
+        reference_rows integer not null,
+        current_from date not null,
+        current_to date not null,
+        current_rows integer not null,
+        drifted_share double precision not null,
+        dataset_drift boolean not null,
+        report_url text not null,
+        created_at timestamp not null,
+        primary key (report_date, feature)
+    )""",
+)
+
+
+class DriftError(ValueError):
+    """A window holds no loans, or there is nothing to compare."""
+
+
+@dataclass(frozen=True)
+class Window:
+    start: date
+    end: date
+
+    def select(self, loans: pd.DataFrame) -> pd.DataFrame:
+        issued = pd.to_datetime(loans[ISSUE_DATE]).dt.date
+        return loans[(issued >= self.start) & (issued <= self.end)]
+
+
+def population_stability_index(reference: pd.Series, current: pd.Series) -> float:
+    """PSI over reference deciles (numbers) or categories; 0.1 is a shift, 0.25 a big one."""
+    reference, current = reference.dropna(), current.dropna()
+    if reference.empty or current.empty:
+        return float("nan")
+    if pd.api.types.is_numeric_dtype(reference):
+        edges = np.unique(np.quantile(reference, np.linspace(0, 1, PSI_BINS + 1)))
+        edges[0], edges[-1] = -np.inf, np.inf
+        expected = np.histogram(reference, edges)[0] / len(reference)
+        actual = np.histogram(current, edges)[0] / len(current)
+    else:
+        categories = sorted(set(reference) | set(current))
+        expected = (
+            reference.value_counts(normalize=True).reindex(categories, fill_value=0).to_numpy()
+        )
+        actual = current.value_counts(normalize=True).reindex(categories, fill_value=0).to_numpy()
+    expected, actual = np.clip(expected, 1e-6, None), np.clip(actual, 1e-6, None)
+    return float(np.sum((actual - expected) * np.log(actual / expected)))
+
+
+def is_drifted(method: str, score: float, threshold: float) -> bool:
+    """Evidently's tests report p-values (drift below the threshold) or distances (above)."""
+    return score < threshold if "p_value" in method else score >= threshold
+
+
+def column_drifts(report: dict) -> dict[str, tuple[str, float, float]]:
+    """feature -> (method, score, threshold) from an Evidently report's dict."""
+    drifts = {}
+    for metric in report["metrics"]:
+        config = metric["config"]
+        if config.get("type", "").endswith("ValueDrift"):
+            drifts[config["column"]] = (
+                config["method"],
+                float(metric["value"]),
+                float(config["threshold"]),
+            )
+    return drifts
+
+
+def default_windows(
+    loans: pd.DataFrame, champion: pd.Series | None, current_days: int
+) -> tuple[Window, Window]:
+    issued = pd.to_datetime(loans[ISSUE_DATE]).dt.date
+    latest = issued.max()
+    current = Window(latest - timedelta(days=current_days), latest)
+    if champion is not None:
+        reference = Window(
+            pd.Timestamp(champion.train_from).date(), pd.Timestamp(champion.train_to).date()
+        )
+    else:  # no model yet: everything before the current window
+        reference = Window(issued.min(), current.start - timedelta(days=1))
+    return reference, current
+
+
+def _champion(store: MlStore) -> pd.Series | None:
+    registered = store.read(
+        "select count(*) as n from information_schema.tables "
+        "where table_schema = 'ml' and table_name = 'model_runs'"
+    )
+    if not int(registered["n"].iloc[0]):
+        return None
+    runs = store.read(
+        "select * from ml.model_runs where is_champion order by trained_at desc limit 1"
+    )
+    return None if runs.empty else runs.iloc[0]
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    report_date: date
+    features: pd.DataFrame  # the rows written to monitoring.feature_drift
+    drifted_share: float
+    dataset_drift: bool
+    html_url: str
+    json_url: str
+
+
+def drift_report(
+    store: MlStore,
+    lake: Lake,
+    report_date: date,
+    reference: Window | None = None,
+    current: Window | None = None,
+    current_days: int = DEFAULT_CURRENT_DAYS,
+    drift_share: float = DEFAULT_DRIFT_SHARE,
+) -> DriftReport:
+    from evidently import Report
+    from evidently.presets import DataDriftPreset
+
+    loans = store.read("select * from marts.ml_features")
+    champion = _champion(store)
+    default_reference, default_current = default_windows(loans, champion, current_days)
+    reference, current = reference or default_reference, current or default_current
+    features = json.loads(champion.features) if champion is not None else list(RICH_FEATURES)
+    reference_rows, current_rows = reference.select(loans), current.select(loans)
+    for name, rows, window in (
+        ("reference", reference_rows, reference),
+        ("current", current_rows, current),
+    ):
+        if rows.empty:
+            raise DriftError(f"the {name} window {window.start}..{window.end} holds no loans")
+    reference_frame = model_frame(reference_rows)[features]
+    current_frame = model_frame(current_rows)[features]
+    snapshot = Report([DataDriftPreset(drift_share=drift_share)]).run(
+        current_frame, reference_frame
+    )
+    prefix = f"reports/drift/dt={report_date.isoformat()}/"
+    with tempfile.TemporaryDirectory(prefix="crews-drift-") as folder:
+        html = Path(folder) / "drift_report.html"
+        snapshot.save_html(str(html))
+        lake.put_file(html, prefix + "drift_report.html")
+    report = snapshot.dict()
+    lake.put_bytes(json.dumps(report, default=str, indent=1).encode(), prefix + "drift_report.json")
+
+    rows = []
+    for feature, (method, score, threshold) in column_drifts(report).items():
+        reference_values, current_values = reference_frame[feature], current_frame[feature]
+        if feature in CATEGORICAL_FEATURES:
+            reference_values, current_values = (
+                reference_values.astype(str),
+                current_values.astype(str),
+            )
+        rows.append({
+            "feature": feature, "method": method, "drift_score": score, "threshold": threshold,
+            "drifted": is_drifted(method, score, threshold),
+            "psi": population_stability_index(reference_values, current_values),
+        })  # fmt: skip
+    table = pd.DataFrame(rows)
+    share = float(table["drifted"].mean())
+    html_url = f"{lake.url}/{prefix}drift_report.html"
+    table = table.assign(
+        report_date=report_date,
+        reference_from=reference.start, reference_to=reference.end, reference_rows=len(reference_rows),
+        current_from=current.start, current_to=current.end, current_rows=len(current_rows),
+        drifted_share=share, dataset_drift=share >= drift_share, report_url=html_url,
+        created_at=datetime.now(UTC).replace(tzinfo=None),
+    )  # fmt: skip
+    for statement in DDL:
+        store.execute(statement)
+    store.execute(f"delete from {FEATURE_DRIFT} where report_date = '{report_date.isoformat()}'")
+    store.append(FEATURE_DRIFT, table)
+    store.commit()
+    return DriftReport(
+        report_date,
+        table,
+        share,
+        share >= drift_share,
+        html_url,
+        f"{lake.url}/{prefix}drift_report.json",
+    )
