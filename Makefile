@@ -38,9 +38,8 @@ demo: $(STAMP)
 	$(PY) -m ml train
 	$(PY) -m ml score
 	$(DBT) build --profiles-dir profiles --target $(WAREHOUSE) --quiet
-	@echo "== 7/8 snapshots of the marts and a drift report to $${LAKE_URL:-file://./lake}"
-	$(PY) -m exports snapshot
-	$(PY) -m exports drift
+	@echo "== 7/8 the daily export to $${LAKE_URL:-file://./lake}: snapshots, raw-event archive, drift report"
+	$(PY) -m exports all
 	@echo "== 8/8 report"
 	$(PY) -m exports report
 	@echo

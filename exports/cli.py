@@ -6,6 +6,7 @@ import argparse
 import sys
 from datetime import UTC, date, datetime
 
+from exports.archive import archive
 from exports.console_report import (
     KPI_QUERY,
     WATCHLIST_COUNT_QUERY,
@@ -46,6 +47,27 @@ def _snapshot(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _archive(args: argparse.Namespace, settings: Settings) -> int:
+    lake = open_lake(settings.lake_url)
+    store = open_store(settings)
+    try:
+        print(f"archive of the raw events landed since the last archive to {lake.url}")
+        results = archive(store, lake, settings)
+    finally:
+        store.close()
+    if not results:
+        print("nothing new to archive")
+    return 0
+
+
+def _all(args: argparse.Namespace, settings: Settings) -> int:
+    """The daily job: snapshots, then the archive, then the drift report."""
+    for step in (_snapshot, _archive, _drift):
+        if step(args, settings):
+            return 1
+    return 0
+
+
 def _window(text: str) -> Window:
     start, _, end = text.partition(":")
     try:
@@ -80,6 +102,19 @@ def _drift(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _add_drift_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--date", type=date.fromisoformat, default=None, help="report date (default: today, UTC)"
+    )
+    parser.add_argument("--reference", type=_window, default=None,
+                        help="issue dates FROM:TO (default: the champion's training cohort)")  # fmt: skip
+    parser.add_argument("--current", type=_window, default=None,
+                        help="issue dates FROM:TO (default: the last --current-days of applications)")  # fmt: skip
+    parser.add_argument("--current-days", type=int, default=DEFAULT_CURRENT_DAYS)
+    parser.add_argument("--drift-share", type=float, default=DEFAULT_DRIFT_SHARE,
+                        help="flag dataset drift when this share of features drifted")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m exports", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -90,18 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     snapshot.add_argument("--date", type=date.fromisoformat, default=None,
                           help="snapshot date (default: today, UTC)")  # fmt: skip
     snapshot.set_defaults(handler=_snapshot)
+    archive_command = commands.add_parser("archive", help="raw events since the last archive")
+    archive_command.set_defaults(handler=_archive)
     drift = commands.add_parser("drift", help="Evidently drift report: reference vs current window")
-    drift.add_argument(
-        "--date", type=date.fromisoformat, default=None, help="report date (default: today, UTC)"
-    )
-    drift.add_argument("--reference", type=_window, default=None,
-                       help="issue dates FROM:TO (default: the champion's training cohort)")  # fmt: skip
-    drift.add_argument("--current", type=_window, default=None,
-                       help="issue dates FROM:TO (default: the last --current-days of applications)")  # fmt: skip
-    drift.add_argument("--current-days", type=int, default=DEFAULT_CURRENT_DAYS)
-    drift.add_argument("--drift-share", type=float, default=DEFAULT_DRIFT_SHARE,
-                       help="flag dataset drift when this share of features drifted")  # fmt: skip
+    _add_drift_options(drift)
     drift.set_defaults(handler=_drift)
+    everything = commands.add_parser("all", help="snapshot, archive and drift: the daily job")
+    _add_drift_options(everything)
+    everything.set_defaults(handler=_all)
     args = parser.parse_args(argv)
     try:
         return args.handler(args, Settings.from_env())

@@ -41,6 +41,8 @@ def _init(args: argparse.Namespace, settings: Settings) -> int:
 def _load(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.loader import load_csv
 
+    if args.path.is_dir():
+        return _replay(args.path, settings)
     if not args.path.is_file():
         print(f"error: {args.path}: no such file", file=sys.stderr)
         return 2
@@ -56,6 +58,22 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
             f"{report.quarantined:,} rows quarantined: see raw.ingest_quarantine "
             f"(source_name = '{args.path.name}') for each line and reason"
         )
+    return 0
+
+
+def _replay(folder: Path, settings: Settings) -> int:
+    from ingest.archive_replay import archive_files, replay_archive
+
+    if not archive_files(folder):
+        print(f"error: {folder}: no archive files (*.parquet) in it", file=sys.stderr)
+        return 2
+    warehouse = open_warehouse(settings)
+    try:
+        warehouse.init()
+        report = replay_archive(folder, warehouse)
+    finally:
+        warehouse.close()
+    print(report.summary())
     return 0
 
 
@@ -144,8 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help="create the raw schema and tables (idempotent)")
     init.set_defaults(handler=_init)
 
-    load = commands.add_parser("load", help="land a LendingClub CSV in the raw tables")
-    load.add_argument("path", type=Path, help="LendingClub accepted-loans CSV export")
+    load = commands.add_parser(
+        "load", help="land a LendingClub CSV, or replay a raw-event archive folder"
+    )
+    load.add_argument(
+        "path", type=Path,
+        help="LendingClub accepted-loans CSV export, or a folder of `exports archive` Parquet",
+    )  # fmt: skip
     load.add_argument("--batch-rows", type=int, default=25_000, help="rows per transaction")
     load.set_defaults(handler=_load)
 

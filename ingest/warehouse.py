@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,6 +95,18 @@ class Batch:
         table["source_partition"].append(position.partition)
         table["source_offset"].append(position.offset)
         self._track(position)
+
+    def add_landed_rows(self, table: str, columns: Mapping[str, list[Any]]) -> None:
+        """Event rows that landed once before (an archive replay), with their original source
+        coordinates: landing them again where they already are is a no-op."""
+        target = self.tables[table]
+        for name in EVENT_COLUMNS:
+            target[name].extend(columns[name])
+        for position in zip(
+            columns["source_kind"], columns["source_name"], columns["source_partition"],
+            columns["source_offset"], strict=True,
+        ):  # fmt: skip
+            self._track(SourcePosition(*position))
 
     def add_quarantine(
         self, raw: bytes, reason: str, position: SourcePosition, error_field: str | None = None
