@@ -1,4 +1,5 @@
-"""`make bench`: `dbt build` on a LendingClub-sized book, then an incremental rebuild.
+"""`make bench`: `dbt build` on a LendingClub-sized book, an incremental rebuild, and the
+exports that scale with the book (a snapshot of fct_loans, a drift report over 100k loans).
 
 The book is 2.26 million synthetic loans (the size of the 2007-2018Q4 export), re-dated as if
 it had streamed in over yesterday (a loan every 30 ms), as a daily book does: the loader lands
@@ -14,14 +15,21 @@ import os
 import sys
 import tempfile
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import psycopg2
 
+from exports.drift import Window, drift_report
+from exports.lake import LocalLake
+from exports.snapshots import snapshot_model
 from ingest.loader import load_csv
+from ingest.settings import Settings
 from ingest.synthetic import write_synthetic_csv
 from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
+from ml.store import open_store
 from tests.book_updates import write_next_month
 from tests.dbt_runner import run_dbt
 from tests.postgres_cluster import throwaway_cluster
@@ -29,6 +37,7 @@ from tests.postgres_cluster import throwaway_cluster
 LOANS = int(os.environ.get("BENCH_DBT_LOANS", "2260000"))
 TARGETS = os.environ.get("BENCH_DBT_TARGETS", "duckdb,postgres").split(",")
 NEW_EVENTS = 10_000
+CURRENT_ROWS = int(os.environ.get("BENCH_DRIFT_ROWS", "100000"))
 
 
 def _load(store: Warehouse, csv_path: Path) -> float:
@@ -82,6 +91,38 @@ def _measure(target: str, env: dict[str, str], make_store, book: Path, update: P
     _print_slowest(dbt_target / "run_results.json")
     run_only = run_dbt("run", target=target, env=env, target_path=dbt_target)
     print(f"[{target}] dbt run (no tests), nothing new: {run_only:6.1f}s")
+    _measure_exports(target, env, book.parent / f"lake-{target}")
+
+
+def _measure_exports(target: str, env: dict[str, str], lake_folder: Path) -> None:
+    """Snapshot of the whole fct_loans, and a drift report over ~100k current applications."""
+    settings = Settings.from_env({**os.environ, **env, "WAREHOUSE": target})
+    lake = LocalLake(lake_folder)
+    started = time.perf_counter()
+    result = snapshot_model(settings, lake, "marts", "fct_loans", date.today(), {})
+    print(
+        f"[{target}] snapshot of fct_loans ({result.rows:,} rows): {time.perf_counter() - started:6.1f}s (target < 60s)"
+    )
+    store = open_store(settings)
+    try:
+        issued = store.read(
+            "select issue_date, count(*) as n from marts.ml_features group by 1 order by 1 desc"
+        )
+        months = issued.assign(total=issued["n"].cumsum())
+        first_current = months[months["total"] >= CURRENT_ROWS]["issue_date"].iloc[0]
+        current = Window(
+            pd.Timestamp(first_current).date(), pd.Timestamp(months["issue_date"].iloc[0]).date()
+        )
+        reference = Window(date(2009, 1, 1), current.start - timedelta(days=1))
+        started = time.perf_counter()
+        report = drift_report(store, lake, date.today(), reference, current)
+    finally:
+        store.close()
+    print(
+        f"[{target}] drift report, {report.features.current_rows.iloc[0]:,} current vs "
+        f"{report.features.reference_rows.iloc[0]:,} reference loans: "
+        f"{time.perf_counter() - started:6.1f}s (target < 60s)"
+    )
 
 
 def main() -> int:
