@@ -1,15 +1,21 @@
-"""Shared fixtures: a real Postgres (throwaway unless PGHOST points at one) and fixture CSVs."""
+"""Shared fixtures: a real Postgres (throwaway unless PGHOST points at one), a real Kafka broker,
+a real S3 endpoint, and fixture CSVs."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import psycopg2
 import pytest
 
+from exports.lake import S3Lake, open_lake
 from ingest.local_broker import local_broker
 from ingest.synthetic import write_synthetic_csv
 from tests.postgres_cluster import free_port, throwaway_cluster
@@ -79,3 +85,41 @@ def stream_env(kafka_bootstrap) -> dict[str, str]:
         "INGEST_CONSUMER_GROUP": f"ingest-{run}",
         "INGEST_METRICS_PORT": "0",
     }
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A real HTTP S3 endpoint (moto_server) on loopback, exported as AWS_* for the session."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}"
+    env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test",
+           "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    previous = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    client = boto3.client("s3")
+    for _ in range(100):
+        try:
+            client.list_buckets()
+            break
+        except Exception:
+            time.sleep(0.1)
+    yield client
+    server.terminate()
+    server.wait()
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def s3_lake(s3_endpoint) -> S3Lake:
+    """A fresh bucket on the session's S3 endpoint, as a lake."""
+    bucket = f"lake-{uuid.uuid4().hex[:8]}"
+    s3_endpoint.create_bucket(Bucket=bucket)
+    return open_lake(f"s3://{bucket}/exports")

@@ -125,3 +125,13 @@ def test_archive_from_postgres_replays_into_duckdb(tmp_path, synthetic_csv, post
         zip(postgres_rows.event_id, postgres_rows.source_offset, strict=True)
     )
     assert [json.loads(p) for _, _, p in duckdb_rows] == list(postgres_rows.payload)
+
+
+def test_archive_to_s3_is_incremental(tmp_path, synthetic_csv, s3_lake):
+    source = tmp_path / "source.duckdb"
+    land(source, synthetic_csv)
+    [run] = run_archive(source, s3_lake)
+    assert run_archive(source, s3_lake) == []
+    keys = s3_lake.list_keys("raw/")
+    assert len([k for k in keys if k.endswith(".parquet")]) == 2
+    assert json.loads(s3_lake.get_bytes(run.manifest_key))["files"][0]["rows"] == 3_000

@@ -1,20 +1,13 @@
 """Snapshots of the marts to a local folder and to a real HTTP S3 endpoint (moto_server)."""
 
 import json
-import os
-import subprocess
-import sys
-import time
-import uuid
 from datetime import date
-from pathlib import Path
 
-import boto3
 import duckdb
 import pytest
 
 from exports.dbt_artifacts import load_manifest
-from exports.lake import LakeError, LocalLake, S3Lake, open_lake
+from exports.lake import LakeError, LocalLake, open_lake
 from exports.snapshots import (
     MANIFEST,
     exported_models,
@@ -26,45 +19,8 @@ from ingest.loader import load_csv
 from ingest.settings import Settings
 from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
 from tests.dbt_runner import run_dbt
-from tests.postgres_cluster import free_port
 
 DAY = date(2026, 11, 24)
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    port = free_port()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    endpoint = f"http://127.0.0.1:{port}"
-    env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test",
-           "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
-    previous = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    client = boto3.client("s3")
-    for _ in range(100):
-        try:
-            client.list_buckets()
-            break
-        except Exception:
-            time.sleep(0.1)
-    yield client
-    server.terminate()
-    server.wait()
-    for key, value in previous.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-
-
-@pytest.fixture
-def s3_lake(s3_endpoint) -> S3Lake:
-    bucket = f"lake-{uuid.uuid4().hex[:8]}"
-    s3_endpoint.create_bucket(Bucket=bucket)
-    return open_lake(f"s3://{bucket}/exports")
 
 
 @pytest.fixture(scope="module")
