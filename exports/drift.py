@@ -62,10 +62,6 @@ class Window:
     start: date
     end: date
 
-    def select(self, loans: pd.DataFrame) -> pd.DataFrame:
-        issued = pd.to_datetime(loans[ISSUE_DATE]).dt.date
-        return loans[(issued >= self.start) & (issued <= self.end)]
-
 
 def population_stability_index(reference: pd.Series, current: pd.Series) -> float:
     """PSI over reference deciles (numbers) or categories; 0.1 is a shift, 0.25 a big one."""
@@ -107,17 +103,15 @@ def column_drifts(report: dict) -> dict[str, tuple[str, float, float]]:
 
 
 def default_windows(
-    loans: pd.DataFrame, champion: pd.Series | None, current_days: int
+    first_issued: date, latest: date, champion: pd.Series | None, current_days: int
 ) -> tuple[Window, Window]:
-    issued = pd.to_datetime(loans[ISSUE_DATE]).dt.date
-    latest = issued.max()
     current = Window(latest - timedelta(days=current_days), latest)
     if champion is not None:
         reference = Window(
             pd.Timestamp(champion.train_from).date(), pd.Timestamp(champion.train_to).date()
         )
     else:  # no model yet: everything before the current window
-        reference = Window(issued.min(), current.start - timedelta(days=1))
+        reference = Window(first_issued, current.start - timedelta(days=1))
     return reference, current
 
 
@@ -134,8 +128,17 @@ def _champion(store: MlStore) -> pd.Series | None:
     return None if runs.empty else runs.iloc[0]
 
 
-def _sample(rows: pd.DataFrame) -> pd.DataFrame:
-    return rows.sample(MAX_WINDOW_ROWS, random_state=0) if len(rows) > MAX_WINDOW_ROWS else rows
+def _window_rows(store: MlStore, window: Window) -> pd.DataFrame:
+    """The window's loans, read in SQL; above MAX_WINDOW_ROWS every k-th loan id (the same
+    sample on every run and on both warehouses)."""
+    where = f"{ISSUE_DATE} between '{window.start}' and '{window.end}'"
+    count = int(
+        store.read(f"select count(*) as n from marts.ml_features where {where}")["n"].iloc[0]
+    )
+    step = -(-count // MAX_WINDOW_ROWS)
+    sample = f" and loan_id % {step} = 0" if step > 1 else ""
+    columns = ", ".join([ISSUE_DATE, *RICH_FEATURES])  # model_frame types them all
+    return store.read(f"select {columns} from marts.ml_features where {where}{sample}")
 
 
 @dataclass(frozen=True)
@@ -160,15 +163,22 @@ def drift_report(
     from evidently import Report
     from evidently.presets import DataDriftPreset
 
-    loans = store.read("select * from marts.ml_features")
+    issued = store.read(
+        f"select min({ISSUE_DATE}) as first_issued, max({ISSUE_DATE}) as latest_issued "
+        "from marts.ml_features"
+    )
+    if issued["latest_issued"].isna().iloc[0]:
+        raise DriftError("marts.ml_features holds no loans: run dbt build first")
     champion = _champion(store)
-    default_reference, default_current = default_windows(loans, champion, current_days)
+    default_reference, default_current = default_windows(
+        pd.Timestamp(issued["first_issued"].iloc[0]).date(),
+        pd.Timestamp(issued["latest_issued"].iloc[0]).date(),
+        champion, current_days,
+    )  # fmt: skip
     reference, current = reference or default_reference, current or default_current
     features = json.loads(champion.features) if champion is not None else list(RICH_FEATURES)
-    reference_rows, current_rows = (
-        _sample(reference.select(loans)),
-        _sample(current.select(loans)),
-    )
+    reference_rows = _window_rows(store, reference)
+    current_rows = _window_rows(store, current)
     for name, rows, window in (
         ("reference", reference_rows, reference),
         ("current", current_rows, current),

@@ -79,3 +79,16 @@ def test_rerunning_a_day_replaces_its_rows(tmp_path):
     finally:
         store.close()
     assert counts.n.tolist() == [len(NUMERIC_FEATURES) + len(CATEGORICAL_FEATURES)] * 2
+
+
+def test_large_windows_are_sampled_the_same_way_every_run(tmp_path, monkeypatch):
+    monkeypatch.setattr("exports.drift.MAX_WINDOW_ROWS", 1_000)
+    store = _warehouse(tmp_path / "w.duckdb", 1.0)
+    lake = LocalLake(tmp_path / "lake")
+    try:
+        first = drift_report(store, lake, date(2026, 11, 24), REFERENCE, CURRENT)
+        second = drift_report(store, lake, date(2026, 11, 24), REFERENCE, CURRENT)
+    finally:
+        store.close()
+    assert first.features.reference_rows.iloc[0] == first.features.current_rows.iloc[0] == 1_000
+    assert first.features.drift_score.tolist() == second.features.drift_score.tolist()
