@@ -20,6 +20,7 @@ import pandas as pd
 
 from exports.lake import Lake
 from ml.features import CATEGORICAL_FEATURES, ISSUE_DATE, RICH_FEATURES, model_frame
+from ml.registry import champion_or_none
 from ml.store import MlStore
 
 FEATURE_DRIFT = "monitoring.feature_drift"
@@ -115,19 +116,6 @@ def default_windows(
     return reference, current
 
 
-def _champion(store: MlStore) -> pd.Series | None:
-    registered = store.read(
-        "select count(*) as n from information_schema.tables "
-        "where table_schema = 'ml' and table_name = 'model_runs'"
-    )
-    if not int(registered["n"].iloc[0]):
-        return None
-    runs = store.read(
-        "select * from ml.model_runs where is_champion order by trained_at desc limit 1"
-    )
-    return None if runs.empty else runs.iloc[0]
-
-
 def _window_rows(store: MlStore, window: Window) -> pd.DataFrame:
     """The window's loans, read in SQL; above MAX_WINDOW_ROWS every k-th loan id (the same
     sample on every run and on both warehouses)."""
@@ -169,7 +157,7 @@ def drift_report(
     )
     if issued["latest_issued"].isna().iloc[0]:
         raise DriftError("marts.ml_features holds no loans: run dbt build first")
-    champion = _champion(store)
+    champion = champion_or_none(store)
     default_reference, default_current = default_windows(
         pd.Timestamp(issued["first_issued"].iloc[0]).date(),
         pd.Timestamp(issued["latest_issued"].iloc[0]).date(),

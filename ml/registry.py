@@ -67,13 +67,25 @@ def register_runs(store: MlStore, runs: pd.DataFrame) -> None:
     store.append(MODEL_RUNS, runs)
 
 
-def latest_champion(store: MlStore) -> pd.Series:
+def champion_or_none(store: MlStore) -> pd.Series | None:
+    """The latest champion, or None when no model was trained (or the registry is missing)."""
+    registered = store.read(
+        "select count(*) as n from information_schema.tables "
+        "where table_schema = 'ml' and table_name = 'model_runs'"
+    )
+    if not int(registered["n"].iloc[0]):
+        return None
     runs = store.read(
         f"select * from {MODEL_RUNS} where is_champion order by trained_at desc, run_id limit 1"
     )
-    if runs.empty:
+    return None if runs.empty else runs.iloc[0]
+
+
+def latest_champion(store: MlStore) -> pd.Series:
+    champion = champion_or_none(store)
+    if champion is None:
         raise NoChampionError("no champion model yet: run `python -m ml train` first")
-    return runs.iloc[0]
+    return champion
 
 
 def scored_rows(store: MlStore, run_id: str) -> int:

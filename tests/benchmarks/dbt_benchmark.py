@@ -25,13 +25,13 @@ import psycopg2
 from exports.drift import Window, drift_report
 from exports.lake import LocalLake
 from exports.snapshots import snapshot_model
-from ingest.loader import load_csv
 from ingest.settings import Settings
 from ingest.synthetic import write_synthetic_csv
 from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
 from ml.store import open_store
 from tests.book_updates import write_next_month
 from tests.dbt_runner import run_dbt
+from tests.landing import land_csv
 from tests.postgres_cluster import throwaway_cluster
 
 LOANS = int(os.environ.get("BENCH_DBT_LOANS", "2260000"))
@@ -42,9 +42,7 @@ CURRENT_ROWS = int(os.environ.get("BENCH_DRIFT_ROWS", "100000"))
 
 def _load(store: Warehouse, csv_path: Path) -> float:
     started = time.perf_counter()
-    store.init()
-    load_csv(csv_path, store, show_progress=False)
-    store.close()
+    land_csv(store, csv_path)
     return time.perf_counter() - started
 
 

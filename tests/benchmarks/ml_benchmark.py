@@ -13,13 +13,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingest.loader import load_csv
 from ingest.synthetic import write_synthetic_csv
 from ingest.warehouse import DuckDBWarehouse
 from ml.scoring import FEATURES_QUERY, score
 from ml.store import DuckDBStore
 from ml.training import train
 from tests.dbt_runner import run_dbt
+from tests.landing import land_csv
 
 LOANS = int(os.environ.get("BENCH_ML_LOANS", "1000000"))
 
@@ -30,10 +30,7 @@ def main() -> int:
         csv_path, path = work / "loans.csv", work / "bench.duckdb"
         started = time.perf_counter()
         write_synthetic_csv(csv_path, LOANS, seed=9)
-        warehouse = DuckDBWarehouse(path)
-        warehouse.init()
-        load_csv(csv_path, warehouse, show_progress=False)
-        warehouse.close()
+        land_csv(DuckDBWarehouse(path), csv_path)
         run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(path)}, target_path=work / "dbt")
         print(
             f"setup: {LOANS:,} loans generated, landed and built in {time.perf_counter() - started:.0f}s"

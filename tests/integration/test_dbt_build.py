@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 from exports.warehouse_reader import read_sql
-from ingest.loader import load_csv
 from ingest.settings import Settings
-from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
+from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
 from tests.book_updates import split_book, write_next_month
 from tests.dbt_runner import run_dbt
+from tests.landing import land_csv
 
 KPI_QUERY = "select * from marts.kpi_summary order by segment_type, segment"
 MODEL_SCHEMAS = ("staging", "intermediate", "marts")
@@ -23,12 +23,6 @@ MODEL_SCHEMAS = ("staging", "intermediate", "marts")
 RUN_BOOKKEEPING = {"staged_at", "last_staged_at"}
 # No lookback: an incremental run must then find the new events by its watermark alone.
 NO_LOOKBACK = ("--vars", "{incremental_lookback_minutes: 0}")
-
-
-def land(store: Warehouse, csv_path: Path) -> None:
-    store.init()
-    load_csv(csv_path, store, show_progress=False)
-    store.close()
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +40,7 @@ def book_in_two_loads(tmp_path_factory, synthetic_csv) -> tuple[Path, Path, Path
 @pytest.fixture(scope="module")
 def duckdb_built(tmp_path_factory, synthetic_csv) -> Path:
     path = tmp_path_factory.mktemp("dbt") / "w.duckdb"
-    land(DuckDBWarehouse(path), synthetic_csv)
+    land_csv(DuckDBWarehouse(path), synthetic_csv)
     run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(path)})
     return path
 
@@ -155,10 +149,10 @@ def test_duckdb_incremental_runs_equal_a_full_refresh(book_in_two_loads, tmp_pat
     first, second, update = book_in_two_loads
     path = tmp_path / "incremental.duckdb"
     env = {"DUCKDB_PATH": str(path)}
-    land(DuckDBWarehouse(path), first)
-    land(DuckDBWarehouse(path), second)
+    land_csv(DuckDBWarehouse(path), first)
+    land_csv(DuckDBWarehouse(path), second)
     run_dbt("build", target="duckdb", env=env)
-    land(DuckDBWarehouse(path), update)
+    land_csv(DuckDBWarehouse(path), update)
     run_dbt("build", *NO_LOOKBACK, target="duckdb", env=env)
     moved = duckdb_query(
         path, "select count(*) as n from marts.fct_loans where as_of_date = '2019-04-01'"
@@ -173,14 +167,14 @@ def test_postgres_builds_the_same_kpis_and_increments_like_a_full_refresh(
     duckdb_built, book_in_two_loads, postgres_env
 ):
     first, second, update = book_in_two_loads
-    land(PostgresWarehouse(), first)
-    land(PostgresWarehouse(), second)
+    land_csv(PostgresWarehouse(), first)
+    land_csv(PostgresWarehouse(), second)
     run_dbt("build", target="postgres", env=postgres_env)
     postgres_kpis = read_sql(Settings(warehouse="postgres"), KPI_QUERY)
     duckdb_kpis = duckdb_query(duckdb_built, KPI_QUERY)
     pd.testing.assert_frame_equal(postgres_kpis, duckdb_kpis, check_dtype=False, rtol=1e-12)
 
-    land(PostgresWarehouse(), update)
+    land_csv(PostgresWarehouse(), update)
     run_dbt("build", *NO_LOOKBACK, target="postgres", env=postgres_env)
     query = lambda q: read_sql(Settings(warehouse="postgres"), q)  # noqa: E731
     incremental = table_contents(query)

@@ -9,12 +9,12 @@ from exports import archive as archive_module
 from exports.archive import ARCHIVE_RUNS, archive
 from exports.lake import LocalLake
 from ingest.archive_replay import replay_archive
-from ingest.loader import load_csv
 from ingest.raw_tables import EVENT_COLUMNS
 from ingest.settings import Settings
 from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
 from ml.store import DuckDBStore, PostgresStore
 from tests.book_updates import split_book
+from tests.landing import land_csv
 
 RAW_ROWS = "select {columns} from raw.{table} order by source_kind, source_name, source_offset"
 
@@ -31,10 +31,7 @@ def event_count(path) -> int:
 
 
 def land(path, csv_path) -> None:
-    store = DuckDBWarehouse(path)
-    store.init()
-    load_csv(csv_path, store, show_progress=False)
-    store.close()
+    land_csv(DuckDBWarehouse(path), csv_path)
 
 
 def run_archive(path, lake) -> list:
@@ -98,10 +95,7 @@ def test_an_interrupted_run_is_finished_by_the_next_with_the_same_files(
 
 
 def test_archive_from_postgres_replays_into_duckdb(tmp_path, synthetic_csv, postgres_env):
-    store = PostgresWarehouse()
-    store.init()
-    load_csv(synthetic_csv, store, show_progress=False)
-    store.close()
+    land_csv(PostgresWarehouse(), synthetic_csv)
     lake = LocalLake(tmp_path / "lake")
     ml_store = PostgresStore()
     try:

@@ -15,10 +15,10 @@ from exports.snapshots import (
     snapshot_all,
     snapshot_prefix,
 )
-from ingest.loader import load_csv
 from ingest.settings import Settings
 from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
 from tests.dbt_runner import run_dbt
+from tests.landing import land_csv
 
 DAY = date(2026, 11, 24)
 
@@ -26,10 +26,7 @@ DAY = date(2026, 11, 24)
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, synthetic_csv) -> tuple[Settings, dict]:
     path = tmp_path_factory.mktemp("snap") / "w.duckdb"
-    store = DuckDBWarehouse(path)
-    store.init()
-    load_csv(synthetic_csv, store, show_progress=False)
-    store.close()
+    land_csv(DuckDBWarehouse(path), synthetic_csv)
     run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(path)})
     return Settings(duckdb_path=path), load_manifest(tmp_path_factory.mktemp("manifest"))
 
@@ -129,10 +126,7 @@ def test_missing_bucket_and_missing_credentials_are_clear_errors(s3_endpoint, mo
 
 
 def test_snapshot_from_postgres(synthetic_csv, postgres_env, built, tmp_path):
-    store = PostgresWarehouse()
-    store.init()
-    load_csv(synthetic_csv, store, show_progress=False)
-    store.close()
+    land_csv(PostgresWarehouse(), synthetic_csv)
     run_dbt("build", target="postgres", env=postgres_env)
     lake = LocalLake(tmp_path / "lake")
     snapshot_all(Settings(warehouse="postgres"), lake, built[1], DAY, {}, progress=lambda _: None)

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from exports.warehouse_reader import read_sql
-from ingest.loader import load_csv
 from ingest.settings import Settings
 from ingest.synthetic import write_synthetic_csv
 from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
@@ -19,6 +18,7 @@ from ml.scoring import score
 from ml.store import DuckDBStore, PostgresStore
 from ml.training import train
 from tests.dbt_runner import run_dbt
+from tests.landing import land_csv
 
 LOANS = 20_000
 
@@ -28,10 +28,7 @@ def built_book(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("ml")
     csv_path, path = folder / "loans.csv", folder / "w.duckdb"
     write_synthetic_csv(csv_path, LOANS, seed=5)
-    store = DuckDBWarehouse(path)
-    store.init()
-    load_csv(csv_path, store, show_progress=False)
-    store.close()
+    land_csv(DuckDBWarehouse(path), csv_path)
     run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(path)})
     return path
 
@@ -109,10 +106,7 @@ def test_scoring_is_idempotent_and_flows_into_the_marts(built_book, trained):
 
 
 def test_train_and_score_on_postgres(synthetic_csv, postgres_env, tmp_path):
-    store = PostgresWarehouse()
-    store.init()
-    load_csv(synthetic_csv, store, show_progress=False)
-    store.close()
+    land_csv(PostgresWarehouse(), synthetic_csv)
     run_dbt("build", target="postgres", env=postgres_env)
     ml_store = PostgresStore()
     try:

@@ -53,16 +53,7 @@ new_events as (
 
 fields as (
 
-    select
-        new_events.event_id,
-        cast(new_events.loan_id as bigint) as loan_id,
-        new_events.occurred_at,
-        new_events.landed_at,
-        new_events.source,
-        new_events.batch_id,
-        {{ staged_at_now() }} as staged_at,
-        {{ json_text_fields('payload', payload_keys) }}
-    from {{ json_fields_from('new_events', 'payload', payload_keys) }}
+    {{ event_fields('new_events', payload_keys) }}
 
 ),
 
