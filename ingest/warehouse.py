@@ -278,7 +278,9 @@ class PostgresWarehouse(_BaseWarehouse):
         self._staging_ready = False
 
     def init(self) -> None:
+        """Create the raw tables; serialised, as concurrent `create if not exists` can collide."""
         with self.con.cursor() as cur:
+            cur.execute("select pg_advisory_xact_lock(hashtext('credit-risk-ews raw ddl'))")
             for statement in raw_ddl(json_type="jsonb", bytes_type="bytea", index_landed_at=True):
                 cur.execute(statement)
         self.con.commit()

@@ -126,3 +126,21 @@ def test_awkward_characters_land_exactly(warehouse, tmp_path):
     assert query("select payload->>'desc' from raw.loan_applications") == [(awkward,)]
     (raw,) = query("select raw_record from raw.ingest_quarantine")[0]
     assert bytes(raw) == b"2,,Mar-2017\tx"
+
+
+def test_ingesters_starting_together_create_the_raw_tables_once(postgres_env):
+    """Two replicas of the service start at once; `create ... if not exists` alone can collide."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def start_one(_: int) -> None:
+        store = PostgresWarehouse()
+        try:
+            store.init()
+        finally:
+            store.close()
+
+    for _ in range(3):  # each round races on a database without the tables
+        with psycopg2.connect("") as con, con.cursor() as cur:
+            cur.execute("drop schema if exists raw cascade")
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(start_one, range(8)))
