@@ -24,6 +24,9 @@ from exports.drift import (
 )
 from exports.lake import LakeError, open_lake
 from exports.snapshots import snapshot_all
+from exports.superset_bundle import AssetError
+from exports.superset_local import LocalSuperset, SupersetSetupError, default_home, wait_healthy
+from exports.superset_provision import ProvisionError, SupersetLogin, provision
 from exports.warehouse_reader import read_sql
 from ingest.settings import ConfigError, Settings
 from ml.store import open_store
@@ -66,6 +69,55 @@ def _all(args: argparse.Namespace, settings: Settings) -> int:
         if step(args, settings):
             return 1
     return 0
+
+
+def _superset(args: argparse.Namespace, settings: Settings) -> int:
+    login = SupersetLogin.from_env()
+    print(
+        f"provisioning the dashboards into {login.url} against the {settings.warehouse} warehouse"
+    )
+    for title, url in provision(settings, login).items():
+        print(f"  {title}: {url}")
+    return 0
+
+
+def _superset_local(args: argparse.Namespace, settings: Settings) -> int:
+    """`make superset`: install, initialise and start a local Superset, then provision it."""
+    local = LocalSuperset(default_home())
+    pid_file = local.folder / "superset.pid"
+    if _stop_if_running(pid_file) and args.stop:
+        print("stopped the local Superset")
+    if args.stop:
+        return 0
+    local.ensure_venv()
+    local.ensure_initialised()
+    url = f"http://127.0.0.1:{args.port}"
+    log = local.folder / "superset.log"
+    process = local.start(args.port, log)
+    pid_file.write_text(str(process.pid))
+    wait_healthy(url, process=process)
+    login = SupersetLogin(url, "admin", local.admin_password)
+    print(f"Superset is running at {url} (log: {log})")
+    for title, dashboard_url in provision(settings, login).items():
+        print(f"  {title}: {dashboard_url}")
+    print(f"login: admin / {local.admin_password}   (kept in {local.folder}/admin_password)")
+    print("stop it with: make superset-stop")
+    return 0
+
+
+def _stop_if_running(pid_file) -> bool:
+    import os
+    import signal
+
+    if not pid_file.exists():
+        return False
+    try:
+        os.kill(int(pid_file.read_text()), signal.SIGTERM)
+        stopped = True
+    except (ProcessLookupError, ValueError):
+        stopped = False
+    pid_file.unlink()
+    return stopped
 
 
 def _window(text: str) -> Window:
@@ -133,9 +185,26 @@ def main(argv: list[str] | None = None) -> int:
     everything = commands.add_parser("all", help="snapshot, archive and drift: the daily job")
     _add_drift_options(everything)
     everything.set_defaults(handler=_all)
+    superset = commands.add_parser(
+        "superset", help="provision the dashboards into SUPERSET_URL (idempotent)"
+    )
+    superset.set_defaults(handler=_superset)
+    local = commands.add_parser(
+        "superset-local", help="install, start and provision a local Superset (make superset)"
+    )
+    local.add_argument("--port", type=int, default=8088)
+    local.add_argument("--stop", action="store_true", help="stop the local Superset")
+    local.set_defaults(handler=_superset_local)
     args = parser.parse_args(argv)
     try:
         return args.handler(args, Settings.from_env())
-    except (ConfigError, LakeError, DriftError) as exc:
+    except (
+        ConfigError,
+        LakeError,
+        DriftError,
+        AssetError,
+        ProvisionError,
+        SupersetSetupError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

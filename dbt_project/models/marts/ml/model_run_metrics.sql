@@ -1,0 +1,33 @@
+{#- One row per trained candidate with its out-of-time metrics, for the Model & Drift
+    dashboard. Empty until the ML step has trained. -#}
+with
+
+runs as (
+
+    select * from {{ ref('stg_ml__model_runs') }}
+
+),
+
+final as (
+
+    select
+        run_id,
+        training_id,
+        trained_at,
+        candidate,
+        model_type,
+        is_champion,
+        split_cut,
+        train_rows,
+        test_rows,
+        auc,
+        gini,
+        ks,
+        brier,
+        top_decile_lift,
+        rule_watchlist_lift
+    from runs
+
+)
+
+select * from final
