@@ -13,7 +13,7 @@ export KAFKA_BOOTSTRAP
 DEMO_LOANS ?= 50000
 DEMO_CSV := lake/input/synthetic_loans.csv
 
-.PHONY: venv demo test lint docs bench clean
+.PHONY: venv demo test lint docs bench superset superset-stop clean
 
 venv: $(STAMP)
 
@@ -60,6 +60,15 @@ docs: $(STAMP)
 	$(DBT) docs generate --profiles-dir profiles --target $(WAREHOUSE)
 	@echo "docs site in target/ (index.html, manifest.json, catalog.json): serve with"
 	@echo "  $(DBT) docs serve --profiles-dir profiles --port 8080"
+
+# A local Superset 6.1 on 127.0.0.1:$(SUPERSET_PORT) in its own virtualenv (.cache/superset),
+# provisioned with the dashboards against the current warehouse ($(WAREHOUSE)).
+SUPERSET_PORT ?= 8088
+superset: $(STAMP)
+	$(PY) -m exports superset-local --port $(SUPERSET_PORT)
+
+superset-stop: $(STAMP)
+	$(PY) -m exports superset-local --stop
 
 bench: $(STAMP)
 	$(PY) -m tests.benchmarks.load_benchmark

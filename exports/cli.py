@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import time
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from exports.archive import archive
 from exports.console_report import (
@@ -105,19 +109,23 @@ def _superset_local(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _stop_if_running(pid_file) -> bool:
-    import os
-    import signal
-
+def _stop_if_running(pid_file: Path) -> bool:
+    """Stop the Superset a previous `make superset` left running; True if there was one."""
     if not pid_file.exists():
         return False
-    try:
-        os.kill(int(pid_file.read_text()), signal.SIGTERM)
-        stopped = True
-    except (ProcessLookupError, ValueError):
-        stopped = False
+    pid = int(pid_file.read_text())
     pid_file.unlink()
-    return stopped
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    for _ in range(100):  # free the port before a restart binds it again
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return True
 
 
 def _window(text: str) -> Window:

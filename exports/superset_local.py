@@ -1,7 +1,7 @@
 """A local Superset 6.1 for `make superset` and the test suite, in its own virtualenv.
 
 Superset pins SQLAlchemy<2 and an older pandas, so it never shares the project's
-environment: it gets a virtualenv under SUPERSET_HOME (default .cache/superset), built once
+environment: it gets a virtualenv under SUPERSET_LOCAL_DIR (default .cache/superset), built once
 from exports/superset/requirements.txt, and we talk to it over HTTP only. Each instance
 (`local` for make superset, `test` for pytest) has its own SQLite metadata database, secret
 key and generated admin password, all kept in the instance folder and reused on later runs.
@@ -33,7 +33,7 @@ class SupersetSetupError(RuntimeError):
 
 
 def default_home() -> Path:
-    return Path(os.environ.get("SUPERSET_HOME") or ".cache/superset").resolve()
+    return Path(os.environ.get("SUPERSET_LOCAL_DIR") or ".cache/superset").resolve()
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,14 @@ class LocalSuperset:
     def start(self, port: int, log: Path) -> subprocess.Popen[bytes]:
         command = [str(self.binary), "run", "-h", "127.0.0.1", "-p", str(port), "--with-threads"]
         with log.open("ab") as out:
-            return subprocess.Popen(command, env=self.env(), stdout=out, stderr=subprocess.STDOUT)
+            # Its own session: a Ctrl-C in the shell that started it does not stop it.
+            return subprocess.Popen(
+                command,
+                env=self.env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def _run(self, command: list[str], what: str) -> None:
         done = subprocess.run(command, env=self.env(), capture_output=True, text=True)

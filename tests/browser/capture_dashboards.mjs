@@ -10,7 +10,7 @@ const [url, outDir, ...slugs] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync', '--no-first-run'],
+         '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
 });
 const summary = {};
 try {

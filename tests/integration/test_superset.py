@@ -20,7 +20,7 @@ from PIL import Image, ImageStat
 from exports.drift import drift_report
 from exports.lake import LocalLake
 from exports.superset_bundle import load_assets
-from exports.superset_local import LocalSuperset, wait_healthy
+from exports.superset_local import LocalSuperset, default_home, wait_healthy
 from exports.superset_provision import SupersetApi, SupersetLogin, provision
 from exports.warehouse_reader import read_sql
 from ingest.settings import Settings
@@ -57,7 +57,7 @@ BAD_ROWS = (
 
 @pytest.fixture(scope="session")
 def superset(tmp_path_factory) -> Iterator[SupersetLogin]:
-    local = LocalSuperset(REPO_ROOT / ".cache" / "superset", instance="test")
+    local = LocalSuperset(default_home(), instance="test")
     local.ensure_venv()
     local.ensure_initialised()
     port = free_port()

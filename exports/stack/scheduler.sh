@@ -1,0 +1,26 @@
+#!/bin/sh
+# The stack's batch side, on an interval: rebuild the warehouse, retrain the PD models now
+# and then, rescore, rebuild the marts with the new PDs, ship the daily exports and keep the
+# Superset dashboards provisioned. A failed cycle is reported and retried on the next one.
+set -u
+interval="${SCHEDULER_INTERVAL_SECONDS:-3600}"
+train_every="${SCHEDULER_TRAIN_EVERY:-24}"  # cycles between trainings
+cycle=0
+trained=no
+while true; do
+  echo "== cycle $cycle: $(date -u +%FT%TZ)"
+  touch /tmp/scheduler.heartbeat  # the container's health check reads its age
+  if [ "$trained" = no ] || [ $((cycle % train_every)) -eq 0 ]; then train=yes; else train=no; fi
+  if dbt build --profiles-dir profiles \
+    && { [ "$train" = no ] || { python -m ml train && trained=yes; }; } \
+    && python -m ml score \
+    && dbt build --profiles-dir profiles \
+    && python -m exports all \
+    && python -m exports superset; then
+    echo "== cycle $cycle done"
+  else
+    echo "== cycle $cycle failed; the next cycle retries" >&2
+  fi
+  cycle=$((cycle + 1))
+  sleep "$interval"
+done

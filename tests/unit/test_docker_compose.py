@@ -1,0 +1,102 @@
+"""docker-compose.yml, checked statically (no Docker engine runs here or in CI)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+ONE_SHOT = {"minio-init"}
+SCHEDULER_SCRIPT = REPO_ROOT / "exports" / "stack" / "scheduler.sh"
+VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::?-[^}]*)?\}")
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|ACCESS_KEY", re.IGNORECASE)
+
+
+def _example_variables() -> set[str]:
+    lines = (REPO_ROOT / ".env.example").read_text().splitlines()
+    return {line.split("=", 1)[0] for line in lines if re.match(r"^[A-Z_][A-Z0-9_]*=", line)}
+
+
+def _environment(service: dict) -> dict[str, str]:
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):
+        return dict(item.split("=", 1) for item in environment)
+    return {key: str(value) for key, value in environment.items()}
+
+
+def test_the_whole_stack_is_there():
+    wanted = {"redpanda", "postgres", "minio", "minio-init", "superset", "ingest", "scheduler"}
+    assert wanted | {"prometheus"} <= set(SERVICES)
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_images_are_pinned_and_services_restart_and_report_health(name):
+    service = SERVICES[name]
+    image = service["image"]
+    repository, _, tag = image.rpartition(":")
+    assert repository and tag and tag != "latest" and "/" not in tag, f"{name}: unpinned {image}"
+    assert service.get("restart") in ("unless-stopped", "always", "on-failure"), name
+    if name not in ONE_SHOT:
+        assert service.get("healthcheck", {}).get("test"), f"{name}: no health check"
+    if "build" in service:
+        dockerfile = REPO_ROOT / service["build"]["dockerfile"]
+        for line in dockerfile.read_text().splitlines():
+            if line.startswith("FROM "):
+                base = line.split()[1]
+                assert ":" in base and not base.endswith(":latest"), f"{dockerfile}: {base}"
+
+
+def test_no_secret_literals_and_every_variable_is_documented():
+    for name, service in SERVICES.items():
+        for key, value in _environment(service).items():
+            if SECRET_NAME.search(key):
+                assert VARIABLE.fullmatch(value), f"{name}: {key} must come from .env"
+    referenced = set(VARIABLE.findall((REPO_ROOT / "docker-compose.yml").read_text()))
+    referenced |= {"SCHEDULER_INTERVAL_SECONDS", "SCHEDULER_TRAIN_EVERY"}  # scheduler.sh
+    missing = referenced - _example_variables()
+    assert not missing, f"not in .env.example: {sorted(missing)}"
+
+
+def test_the_prometheus_target_is_the_ingesters_metrics_port():
+    config = yaml.safe_load((REPO_ROOT / "exports" / "stack" / "prometheus.yml").read_text())
+    (job,) = config["scrape_configs"]
+    assert job["static_configs"][0]["targets"] == [
+        f"ingest:{_environment(SERVICES['ingest'])['INGEST_METRICS_PORT']}"
+    ]
+
+
+def _project_commands() -> list[list[str]]:
+    """Every `python -m ...` the stack runs: service commands and the scheduler's steps."""
+    commands = [SERVICES[name]["command"] for name in ("ingest", "scheduler")]
+    for line in SCHEDULER_SCRIPT.read_text().splitlines():
+        for step in re.findall(r"python -m [a-z_]+ [a-z-]+", line):
+            commands.append(shlex.split(step))
+    return [command for command in commands if command[:2] == ["python", "-m"]]
+
+
+def test_every_command_the_stack_runs_exists_in_the_project():
+    commands = _project_commands()
+    assert {tuple(c[2:4]) for c in commands} >= {
+        ("ingest", "run"), ("ml", "train"), ("ml", "score"), ("exports", "all"), ("exports", "superset"),
+    }  # fmt: skip
+    for command in commands:
+        shown = subprocess.run(
+            [sys.executable, *command[1:4], "--help"], cwd=REPO_ROOT, capture_output=True, text=True
+        )
+        assert shown.returncode == 0, f"{' '.join(command)}: {shown.stderr[-500:]}"
+    scheduler = SERVICES["scheduler"]["command"]
+    assert (REPO_ROOT / scheduler[-1]).exists()
+    assert "dbt build --profiles-dir profiles" in SCHEDULER_SCRIPT.read_text()
+    for name, service in SERVICES.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (REPO_ROOT / source).exists(), f"{name}: {source} is not in the repo"

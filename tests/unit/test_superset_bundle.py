@@ -1,0 +1,158 @@
+"""The dashboards-as-code renderer: the repo's assets, and what each one turns into."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from exports.superset_bundle import (
+    DATABASE_FILE,
+    GRID_COLUMNS,
+    AssetError,
+    Column,
+    asset_uuid,
+    chart_form_data,
+    chart_query,
+    check_references,
+    load_assets,
+    render_bundle,
+    zip_bundle,
+)
+from exports.superset_provision import warehouse_connection
+from ingest.settings import Settings
+
+ASSETS = load_assets()
+COLUMNS = {
+    name: [Column("interval_start", "TIMESTAMP"), Column("segment", "VARCHAR")]
+    for name in ASSETS.datasets
+}
+
+
+def _render() -> dict[str, dict]:
+    return render_bundle(ASSETS, "duckdb:////tmp/w.duckdb", COLUMNS)
+
+
+def test_the_repos_assets_have_three_dashboards_over_marts_and_monitoring_tables():
+    titles = {spec["dashboard_title"] for spec in ASSETS.dashboards.values()}
+    assert titles == {"Portfolio & Early Warning", "Pipeline Health", "Model & Drift"}
+    assert {spec["schema"] for spec in ASSETS.datasets.values()} == {"marts", "monitoring"}
+    kpis = [
+        name
+        for name in ASSETS.dashboard_charts("portfolio_early_warning")
+        if name.startswith("kpi_")
+    ]
+    assert len(kpis) == 6
+    placed = {chart for name in ASSETS.dashboards for chart in ASSETS.dashboard_charts(name)}
+    assert placed == set(ASSETS.charts), "every chart sits on a dashboard"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda a: a.charts["watchlist"].update(dataset="nope"),
+            "charts/watchlist.yaml: dataset 'nope'",
+        ),
+        (
+            lambda a: a.charts["kpi_default_rate"].update(metric="nope"),
+            "metric 'nope' is not defined",
+        ),
+        (lambda a: a.charts["watchlist"].update(viz_type="pie"), "viz_type 'pie'"),
+        (lambda a: a.dashboards["model_drift"]["rows"][0]["charts"].append("nope"), "chart 'nope'"),
+        (
+            lambda a: a.dashboards["model_drift"]["rows"][2]["charts"].extend(
+                ["watchlist", "pd_distribution", "vintage_curves", "kpi_default_rate"]
+            ),
+            "a row of 5 charts cannot share",
+        ),
+    ],
+)
+def test_a_broken_reference_names_the_file_and_the_problem(edit, message):
+    broken = copy.deepcopy(ASSETS)
+    edit(broken)
+    with pytest.raises(AssetError, match=message):
+        check_references(broken)
+
+
+def test_the_bundle_links_every_dashboard_slot_to_a_chart_of_the_bundle():
+    files = _render()
+    chart_uuids = {files[path]["uuid"] for path in files if path.startswith("charts/")}
+    dataset_uuids = {files[path]["uuid"] for path in files if path.startswith("datasets/")}
+    assert {
+        files[path]["dataset_uuid"] for path in files if path.startswith("charts/")
+    } <= dataset_uuids
+    for path in (p for p in files if p.startswith("dashboards/")):
+        position = files[path]["position"]
+        for row_id in position["GRID_ID"]["children"]:
+            slots = [position[child]["meta"] for child in position[row_id]["children"]]
+            assert sum(slot["width"] for slot in slots) == GRID_COLUMNS
+            assert {slot["uuid"] for slot in slots} <= chart_uuids
+
+
+def test_uuids_are_stable_so_a_second_import_overwrites():
+    assert asset_uuid("chart", "watchlist") == asset_uuid("chart", "watchlist")
+    assert asset_uuid("chart", "watchlist") != asset_uuid("dataset", "watchlist")
+    assert _render()["charts/watchlist.yaml"]["uuid"] == _render()["charts/watchlist.yaml"]["uuid"]
+
+
+def test_datasets_take_the_warehouse_columns_and_mark_the_temporal_ones():
+    dataset = _render()["datasets/ingest_health.yaml"]
+    flags = {c["column_name"]: c["is_dttm"] for c in dataset["columns"]}
+    assert flags == {"interval_start": True, "segment": False}
+    missing = render_bundle(ASSETS, "duckdb:///x", {})["datasets/feature_drift.yaml"]
+    assert [c["column_name"] for c in missing["columns"]] == ["report_link"]  # calculated only
+
+
+def test_each_viz_gets_the_query_the_chart_data_api_runs():
+    big_number = chart_query(ASSETS.charts["kpi_default_rate"])
+    assert big_number["metrics"] == ["default_rate"]
+    assert big_number["extras"] == {"where": "(segment_type = 'portfolio')"}
+    raw = chart_query(ASSETS.charts["watchlist"])
+    assert raw["columns"][:2] == ["loan_id", "severity"] and raw["metrics"] == []
+    assert raw["orderby"] == [["severity", False], ["pd", False]]
+    aggregate = chart_query(ASSETS.charts["risk_tier_performance"])
+    assert aggregate["columns"] == ["segment"]
+    assert aggregate["orderby"][0][0]["sqlExpression"] == "min(segment)"
+    line = chart_query(ASSETS.charts["events_landed"])
+    assert line["columns"][0]["timeGrain"] == "PT1M"
+    assert chart_query(ASSETS.charts["pd_distribution"])["columns"] == ["pd"]
+
+
+def test_form_data_formats_big_numbers_with_the_metrics_own_format():
+    spec = ASSETS.charts["kpi_default_rate"]
+    form = chart_form_data(spec, ASSETS.datasets["kpi_summary"])
+    assert form["y_axis_format"] == ".2%" and form["metric"] == "default_rate"
+    assert form["adhoc_filters"][0]["sqlExpression"] == "segment_type = 'portfolio'"
+
+
+def test_no_password_enters_the_bundle():
+    env = {"PGPASSWORD": "s3cret-pw", "PGUSER": "risk", "PGHOST": "db", "PGDATABASE": "credit"}
+    connection = warehouse_connection(Settings(warehouse="postgres"), env)
+    assert connection.uri == "postgresql+psycopg2://risk:XXXXXXXXXX@db:5432/credit"
+    assert connection.password == "s3cret-pw"
+    bundle = zip_bundle(render_bundle(ASSETS, connection.uri, COLUMNS))
+    with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+        text = "".join(archive.read(name).decode() for name in archive.namelist())
+        database = yaml.safe_load(archive.read(f"credit_risk_ews_assets/{DATABASE_FILE}"))
+    assert "s3cret-pw" not in text
+    assert database["sqlalchemy_uri"] == connection.uri
+
+
+def test_duckdb_is_opened_read_only_so_dbt_keeps_the_writer_lock():
+    connection = warehouse_connection(Settings(duckdb_path=Path("w.duckdb")), {})
+    assert connection.uri == f"duckdb:///{Path('w.duckdb').resolve()}"
+    assert connection.engine_params == {"connect_args": {"read_only": True}}
+    assert connection.password is None
+
+
+def test_query_context_carries_the_form_data():
+    chart = _render()["charts/watchlist.yaml"]
+    context = json.loads(chart["query_context"])
+    assert context["form_data"] == chart["params"]
+    assert context["queries"][0]["row_limit"] == 200
