@@ -27,7 +27,7 @@ from exports.drift import (
     drift_report,
 )
 from exports.lake import LakeError, open_lake
-from exports.snapshots import snapshot_all
+from exports.snapshots import marts_model_run_id, snapshot_all
 from exports.superset_bundle import AssetError
 from exports.superset_local import LocalSuperset, SupersetSetupError, default_home, wait_healthy
 from exports.superset_provision import ProvisionError, SupersetLogin, provision
@@ -48,7 +48,10 @@ def _snapshot(args: argparse.Namespace, settings: Settings) -> int:
     lake = open_lake(settings.lake_url)
     day = args.date or datetime.now(UTC).date()
     print(f"snapshot of the exported marts for {day} to {lake.url}")
-    context = {"dbt_invocation_id": last_invocation_id()}
+    context = {
+        "dbt_invocation_id": last_invocation_id(),
+        "model_run_id": marts_model_run_id(settings),
+    }
     results = snapshot_all(settings, lake, load_manifest(), day, context)
     print(f"{len(results)} snapshots written")
     return 0

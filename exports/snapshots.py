@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from exports.lake import Lake
+from exports.warehouse_reader import read_sql
 from ingest.settings import Settings
 
 EXPORT_META_KEY = "export_snapshot"
@@ -126,6 +128,13 @@ def snapshot_model(
     lake.put_bytes(json.dumps(manifest, indent=2).encode(), manifest_key)
     lake.delete_keys(previous)
     return SnapshotResult(model, manifest["row_count"], manifest_key)
+
+
+def marts_model_run_id(settings: Settings) -> str | None:
+    """The champion run whose PDs the marts hold now (None before a model has scored)."""
+    runs = read_sql(settings, "select max(model_run_id) as run_id from marts.fct_loans")
+    run_id = runs["run_id"].iloc[0]
+    return None if run_id is None or pd.isna(run_id) else str(run_id)
 
 
 def snapshot_all(

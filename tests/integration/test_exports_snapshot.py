@@ -11,6 +11,7 @@ from exports.lake import LakeError, LocalLake, open_lake
 from exports.snapshots import (
     MANIFEST,
     exported_models,
+    marts_model_run_id,
     read_snapshot,
     snapshot_all,
     snapshot_prefix,
@@ -137,3 +138,13 @@ def test_snapshot_from_postgres(synthetic_csv, postgres_env, built, tmp_path):
     assert sorted(from_postgres.column("loan_id").to_pylist()) == sorted(
         from_duckdb.column("loan_id").to_pylist()
     )
+
+
+def test_the_manifest_names_the_model_run_behind_the_marts(built, tmp_path):
+    settings, _ = built
+    assert marts_model_run_id(settings) is None  # no model has scored this book
+    copy = tmp_path / "scored.duckdb"
+    copy.write_bytes(settings.duckdb_path.read_bytes())
+    with duckdb.connect(str(copy)) as con:
+        con.execute("update marts.fct_loans set model_run_id = 'run-1' where loan_id % 2 = 0")
+    assert marts_model_run_id(Settings(duckdb_path=copy)) == "run-1"
