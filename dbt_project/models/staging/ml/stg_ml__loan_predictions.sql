@@ -1,22 +1,12 @@
 {#- The ML step is optional: until it has scored a book, ml.loan_predictions does not exist
     and this model is an empty table of the same shape, so everything downstream builds. -#}
-{%- set predictions = load_relation(source('ml', 'loan_predictions')) if execute else none -%}
+{%- set columns = ['loan_id', 'run_id', 'pd', 'risk_decile', 'scored_at'] -%}
 
 with
 
 source as (
 
-    {% if predictions is not none -%}
-        select * from {{ source('ml', 'loan_predictions') }}
-    {%- else -%}
-        select
-            null as loan_id,
-            null as run_id,
-            null as pd,
-            null as risk_decile,
-            null as scored_at
-        where 1 = 0
-    {%- endif %}
+    {{ optional_source(source('ml', 'loan_predictions'), columns) }}
 
 ),
 

@@ -1,32 +1,16 @@
 {#- Like stg_ml__loan_predictions: until a model has been trained, ml.model_runs does not
     exist and this model is an empty table of the same shape. -#}
-{%- set runs = load_relation(source('ml', 'model_runs')) if execute else none -%}
+{%- set columns = [
+    'run_id', 'training_id', 'trained_at', 'candidate', 'model_type', 'split_cut',
+    'train_rows', 'test_rows', 'auc', 'gini', 'ks', 'brier', 'top_decile_lift',
+    'rule_watchlist_lift', 'is_champion',
+] -%}
 
 with
 
 source as (
 
-    {% if runs is not none -%}
-        select * from {{ source('ml', 'model_runs') }}
-    {%- else -%}
-        select
-            null as run_id,
-            null as training_id,
-            null as trained_at,
-            null as candidate,
-            null as model_type,
-            null as split_cut,
-            null as train_rows,
-            null as test_rows,
-            null as auc,
-            null as gini,
-            null as ks,
-            null as brier,
-            null as top_decile_lift,
-            null as rule_watchlist_lift,
-            null as is_champion
-        where 1 = 0
-    {%- endif %}
+    {{ optional_source(source('ml', 'model_runs'), columns) }}
 
 ),
 
