@@ -16,11 +16,16 @@ loans as (
 
 late_or_grace as (
 
+    -- A resolved loan off the watchlist can break none of the conditions below: only
+    -- active loans and the watchlist's own loans need reading.
     select
         *,
         loan_status in ('In Grace Period', 'Late (16-30 days)', 'Late (31-120 days)')
             as is_behind
     from loans
+    where
+        outcome = 'unresolved'
+        or loan_id in (select watchlist.loan_id from watchlist)
 
 ),
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import psycopg2
 import pytest
 
 from exports.warehouse_reader import read_sql
@@ -125,6 +126,42 @@ def test_the_model_trigger_flags_active_loans_once_predictions_exist(duckdb_buil
     assert set(deciles.segment) == {"1", "10"}
 
 
+def _dbt_test_fails(target: str, env: dict[str, str], *args: str) -> bool:
+    try:
+        run_dbt("test", *args, target=target, env=env)
+    except AssertionError:
+        return True
+    return False
+
+
+def test_column_tests_read_the_latest_build_and_everything_on_request(duckdb_built, tmp_path):
+    """A bad row an earlier build staged is left to the whole-book check; one the latest
+    build staged fails the ordinary run."""
+    path = tmp_path / "tested.duckdb"
+    shutil.copy(duckdb_built, path)
+    table = "staging.stg_loan_events__applications"
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            f"insert into {table} select * replace ('extra-' || event_id as event_id, null as loan_id, staged_at - interval 1 day as staged_at) "
+            f"from {table} limit 1"
+        )
+    staging = ("-s", "stg_loan_events__applications")
+    env = {"DUCKDB_PATH": str(path)}
+    assert not _dbt_test_fails("duckdb", env, *staging)
+    assert _dbt_test_fails("duckdb", env, *staging, "--vars", "{test_whole_book: true}")
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            f"update {table} set staged_at = staged_at + interval 2 day where loan_id is null"
+        )
+    assert _dbt_test_fails("duckdb", env, *staging)
+
+
+UNIQUE_INDEX_QUERY = (
+    "select indexname from pg_indexes where schemaname = 'marts' and tablename = 'fct_loans' "
+    "and indexdef like 'CREATE UNIQUE INDEX%(loan_id)'"
+)
+
+
 def table_contents(query) -> dict[str, pd.DataFrame]:
     """Every model table, rows in a stable order, keyed by schema.table."""
     tables = query(
@@ -180,3 +217,20 @@ def test_postgres_builds_the_same_kpis_and_increments_like_a_full_refresh(
     incremental = table_contents(query)
     run_dbt("build", "--full-refresh", target="postgres", env=postgres_env)
     assert_same_tables(incremental, table_contents(query))
+
+    # unique on Postgres: a valid unique index is trusted, a table without one is scanned.
+    def execute(sql: str) -> None:
+        with psycopg2.connect("") as con, con.cursor() as cur:
+            cur.execute(sql)
+
+    assert not _dbt_test_fails(
+        "postgres", postgres_env, "-s", "fct_loans", "early_warning_watchlist"
+    )
+    execute(
+        "insert into marts.early_warning_watchlist select * from marts.early_warning_watchlist limit 1"
+    )
+    assert _dbt_test_fails("postgres", postgres_env, "-s", "early_warning_watchlist")
+    (index,) = read_sql(Settings(warehouse="postgres"), UNIQUE_INDEX_QUERY).indexname
+    execute(f'drop index marts."{index}"')
+    execute("insert into marts.fct_loans select * from marts.fct_loans limit 1")
+    assert _dbt_test_fails("postgres", postgres_env, "-s", "fct_loans")

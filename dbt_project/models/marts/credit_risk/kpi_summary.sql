@@ -6,11 +6,22 @@ loans as (
 
 ),
 
-resolved as (
+cells as (
 
     -- KPIs are measured on loans whose outcome is known; active loans are not "good".
-    select * from loans
+    -- One pass over the book down to tier x grade x decile; every segment type is then
+    -- summed from these few hundred rows.
+    select
+        risk_tier,
+        coalesce(grade, 'unknown') as grade,
+        risk_decile,
+        count(*) as portfolio_rows,
+        sum(case when is_default then 1 else 0 end) as portfolio_defaults,
+        sum(case when is_rule_watchlist then 1 else 0 end) as watchlist_rows,
+        sum(case when is_rule_watchlist and is_default then 1 else 0 end) as watchlist_defaults
+    from loans
     where is_resolved
+    group by risk_tier, coalesce(grade, 'unknown'), risk_decile
 
 ),
 
@@ -19,30 +30,26 @@ segmented as (
     select
         'portfolio' as segment_type,
         'all' as segment,
-        is_default,
-        is_rule_watchlist
-    from resolved
+        cells.*
+    from cells
     union all
     select
         'risk_tier' as segment_type,
         risk_tier as segment,
-        is_default,
-        is_rule_watchlist
-    from resolved
+        cells.*
+    from cells
     union all
     select
         'grade' as segment_type,
-        coalesce(grade, 'unknown') as segment,
-        is_default,
-        is_rule_watchlist
-    from resolved
+        grade as segment,
+        cells.*
+    from cells
     union all
     select
         'risk_decile' as segment_type,
         cast(risk_decile as text) as segment,
-        is_default,
-        is_rule_watchlist
-    from resolved
+        cells.*
+    from cells
     where risk_decile is not null
 
 ),
@@ -52,10 +59,10 @@ counts as (
     select
         segment_type,
         segment,
-        count(*) as portfolio_rows,
-        sum(case when is_default then 1 else 0 end) as portfolio_defaults,
-        sum(case when is_rule_watchlist then 1 else 0 end) as watchlist_rows,
-        sum(case when is_rule_watchlist and is_default then 1 else 0 end) as watchlist_defaults
+        sum(portfolio_rows) as portfolio_rows,
+        sum(portfolio_defaults) as portfolio_defaults,
+        sum(watchlist_rows) as watchlist_rows,
+        sum(watchlist_defaults) as watchlist_defaults
     from segmented
     group by segment_type, segment
 

@@ -6,20 +6,36 @@ loans as (
 
 ),
 
+cells as (
+
+    -- One pass over the book: loans per issue month and month of first default (null when
+    -- the loan has not defaulted), with the latest as-of date seen.
+    select
+        issue_date as cohort_month,
+        case when months_to_default < 0 then 0 else months_to_default end as months_on_book,
+        max(as_of_date) as as_of_date,
+        count(*) as loans
+    from loans
+    group by
+        issue_date,
+        case when months_to_default < 0 then 0 else months_to_default end
+
+),
+
 book_end as (
 
-    select max(as_of_date) as as_of_date from loans
+    select max(as_of_date) as as_of_date from cells
 
 ),
 
 cohorts as (
 
     select
-        issue_date as cohort_month,
-        count(*) as cohort_loans
-    from loans
-    where issue_date is not null
-    group by issue_date
+        cohort_month,
+        sum(loans) as cohort_loans
+    from cells
+    where cohort_month is not null
+    group by cohort_month
 
 ),
 
@@ -39,14 +55,11 @@ observed_cohorts as (
 defaults_by_month as (
 
     select
-        issue_date as cohort_month,
-        case when months_to_default < 0 then 0 else months_to_default end as months_on_book,
-        count(*) as new_defaults
-    from loans
-    where issue_date is not null and months_to_default is not null
-    group by
-        issue_date,
-        case when months_to_default < 0 then 0 else months_to_default end
+        cohort_month,
+        months_on_book,
+        loans as new_defaults
+    from cells
+    where cohort_month is not null and months_on_book is not null
 
 ),
 
