@@ -44,6 +44,11 @@ class SourcePosition:
     offset: int  # line number or Kafka offset
 
 
+# The columns holding whole records (JSON payloads, quarantined raw bytes).
+LZ4_COLUMNS = (
+    *((table, "payload") for table in EVENT_TABLES.values()),
+    ("ingest_quarantine", "raw_record"),
+)
 _TABLE_COLUMNS = {
     **{table: EVENT_COLUMNS for table in EVENT_TABLES.values()},
     "ingest_quarantine": QUARANTINE_COLUMNS,
@@ -283,7 +288,33 @@ class PostgresWarehouse(_BaseWarehouse):
             cur.execute("select pg_advisory_xact_lock(hashtext('credit-risk-ews raw ddl'))")
             for statement in raw_ddl(json_type="jsonb", bytes_type="bytea", index_landed_at=True):
                 cur.execute(statement)
+            self._compress_large_columns_with_lz4(cur)
         self.con.commit()
+
+    @staticmethod
+    def _compress_large_columns_with_lz4(cur: Any) -> None:
+        """Payloads (~2.5 KB) are stored compressed; Postgres' default pglz costs more than
+        the rest of the COPY (measured: 16k -> 28k rows/s into jsonb with lz4). The raw
+        columns say lz4 for every writer; this session's default covers its temporary
+        staging tables. Where the server lacks lz4 (before 14, or built without it) the
+        default stays."""
+        cur.execute(
+            "select 'lz4' = any(enumvals) from pg_settings where name = 'default_toast_compression'"
+        )
+        supported = cur.fetchone()
+        if not (supported and supported[0]):
+            return
+        cur.execute("set default_toast_compression = 'lz4'")
+        for table, column in LZ4_COLUMNS:
+            cur.execute(
+                "select attcompression from pg_attribute "
+                "where attrelid = %s::regclass and attname = %s",
+                (f"{RAW_SCHEMA}.{table}", column),
+            )
+            if cur.fetchone()[0] != "l":  # altering takes a brief exclusive lock: only once
+                cur.execute(
+                    f"alter table {RAW_SCHEMA}.{table} alter column {column} set compression lz4"
+                )
 
     def _begin(self) -> None:
         if not self._staging_ready:

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The stack's batch side, on an interval: rebuild the warehouse, retrain the PD models now
-# and then, rescore, rebuild the marts with the new PDs, ship the daily exports and keep the
-# Superset dashboards provisioned. A failed cycle is reported and retried on the next one.
+# and then (after testing the whole book, not only what the build wrote), rescore, rebuild
+# the marts with the new PDs, ship the daily exports and keep the Superset dashboards
+# provisioned. A failed cycle is reported and retried on the next one.
 set -u
 interval="${SCHEDULER_INTERVAL_SECONDS:-3600}"
 train_every="${SCHEDULER_TRAIN_EVERY:-24}"  # cycles between trainings
@@ -12,6 +13,7 @@ while true; do
   touch /tmp/scheduler.heartbeat  # the container's health check reads its age
   if [ "$trained" = no ] || [ $((cycle % train_every)) -eq 0 ]; then train=yes; else train=no; fi
   if dbt build --profiles-dir profiles \
+    && { [ "$train" = no ] || dbt test --profiles-dir profiles --vars '{test_whole_book: true}'; } \
     && { [ "$train" = no ] || { python -m ml train && trained=yes; }; } \
     && python -m ml score \
     && dbt build --profiles-dir profiles \
