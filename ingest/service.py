@@ -104,7 +104,7 @@ def run_service(
         consumer_group=settings.consumer_group,
         auto_offset_reset="earliest",
         commit_interval=1.0,
-        commit_every=settings.commit_every,
+        commit_every=settings.checkpoint_messages,
         consumer_extra_config=extra,
         loglevel=log_level,
         state_dir=str(Path(tempfile.gettempdir()) / "credit-risk-ews-quix-state"),  # unused

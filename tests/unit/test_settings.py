@@ -25,3 +25,9 @@ def test_environment_overrides():
 def test_unknown_warehouse_is_a_clear_error():
     with pytest.raises(ConfigError, match="WAREHOUSE='mysql'"):
         Settings.from_env({"WAREHOUSE": "mysql"})
+
+
+def test_the_checkpoint_size_defaults_per_warehouse_and_can_be_set():
+    assert Settings.from_env({}).checkpoint_messages == 20_000
+    assert Settings.from_env({"WAREHOUSE": "postgres"}).checkpoint_messages == 10_000
+    assert Settings.from_env({"INGEST_COMMIT_EVERY": "500"}).checkpoint_messages == 500
