@@ -52,6 +52,20 @@ observed_cohorts as (
 
 ),
 
+observed_years as (
+
+    -- Summed per issue year, a curve is comparable only as far as the year's youngest
+    -- cohort is observed: beyond that the older cohorts alone would bend it.
+    select
+        *,
+        cast(extract(year from cohort_month) as integer) as cohort_year,
+        min(months_observed) over (
+            partition by extract(year from cohort_month)
+        ) as year_months_observed
+    from observed_cohorts
+
+),
+
 defaults_by_month as (
 
     select
@@ -66,13 +80,15 @@ defaults_by_month as (
 grid as (
 
     select
-        observed_cohorts.cohort_month,
-        observed_cohorts.cohort_loans,
+        observed_years.cohort_month,
+        observed_years.cohort_year,
+        observed_years.year_months_observed,
+        observed_years.cohort_loans,
         months.months_on_book
-    from observed_cohorts
+    from observed_years
     cross join
         generate_series(0, {{ var('vintage_max_months_on_book') }}) as months (months_on_book)
-    where months.months_on_book <= observed_cohorts.months_observed
+    where months.months_on_book <= observed_years.months_observed
 
 ),
 
@@ -80,6 +96,8 @@ counted as (
 
     select
         grid.cohort_month,
+        grid.cohort_year,
+        grid.year_months_observed,
         grid.months_on_book,
         grid.cohort_loans,
         coalesce(defaults_by_month.new_defaults, 0) as new_defaults
@@ -107,11 +125,13 @@ final as (
 
     select
         cohort_month,
+        cohort_year,
         cast(months_on_book as integer) as months_on_book,
         cast(cohort_loans as bigint) as cohort_loans,
         cast(new_defaults as bigint) as new_defaults,
         cast(cumulative_defaults as bigint) as cumulative_defaults,
-        cast(cumulative_defaults as double precision) / cohort_loans as cumulative_default_rate
+        cast(cumulative_defaults as double precision) / cohort_loans as cumulative_default_rate,
+        months_on_book <= year_months_observed as is_cohort_year_observed
     from cumulated
 
 )
