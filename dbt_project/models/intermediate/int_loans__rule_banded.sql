@@ -36,10 +36,11 @@ applications as (
 
 latest_performance as (
 
+    -- Not filtered to the changed loans: the left join from the (filtered) applications
+    -- already looks up only those. A second `in (changed_loans)` here let Postgres, which
+    -- estimates a watermark filter at one row, rescan the changed loans once per loan
+    -- (2.7 s for 10,000 loans).
     select * from {{ ref('int_loans__latest_performance') }}
-    {% if is_incremental() -%}
-        where loan_id in (select loan_id from changed_loans)
-    {%- endif %}
 
 ),
 
