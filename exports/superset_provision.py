@@ -145,9 +145,15 @@ class SupersetApi:
             )
         return response.json()
 
-    def list_all(self, resource: str) -> list[dict[str, Any]]:
-        query = "(page_size:100)"
-        return self.get(f"/api/v1/{resource}/", q=query)["result"]
+    def list_all(self, resource: str, page_size: int = 100) -> list[dict[str, Any]]:
+        """Every item, page by page (a shared Superset holds more than one page)."""
+        items: list[dict[str, Any]] = []
+        while True:
+            query = f"(page:{len(items) // page_size},page_size:{page_size})"
+            page = self.get(f"/api/v1/{resource}/", q=query)["result"]
+            items += page
+            if len(page) < page_size:
+                return items
 
 
 def provision(
