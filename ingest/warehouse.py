@@ -8,7 +8,6 @@ landing it again adds nothing.
 
 from __future__ import annotations
 
-import io
 import time
 import uuid
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ from typing import Any, Protocol
 import orjson
 import pyarrow as pa
 
+from ingest.copy_stream import COPY_OPTIONS, CopyStream
 from ingest.events import LoanEvent
 from ingest.raw_tables import (
     BATCH_COLUMNS,
@@ -30,6 +30,8 @@ from ingest.raw_tables import (
     raw_ddl,
 )
 from ingest.settings import Settings
+
+COPY_READ_BYTES = 1 << 16
 
 
 class WarehouseUnavailable(RuntimeError):
@@ -125,6 +127,10 @@ class Batch:
         table["source_partition"].append(position.partition)
         table["source_offset"].append(position.offset)
         self._track(position)
+
+    def source_ranges(self) -> list[tuple[tuple[str, str, int], tuple[int, int]]]:
+        """((kind, name, partition), (first, last offset)) for every source in the batch."""
+        return [(key, (first, last)) for key, (first, last) in self._ranges.items()]
 
     def audit_sources(self) -> tuple[str, str, str]:
         """(source kinds, source names, JSON offset ranges) for the raw.ingest_batches row."""
@@ -283,10 +289,15 @@ class PostgresWarehouse(_BaseWarehouse):
         self._staging_ready = False
 
     def init(self) -> None:
-        """Create the raw tables; serialised, as concurrent `create if not exists` can collide."""
+        """Create the raw tables; serialised, as concurrent `create if not exists` can collide.
+
+        Payloads are `json`, not `jsonb`: the text kept exactly as received, and COPY only
+        validates it instead of converting it (jsonb's parse was a third of the server's
+        COPY time; dbt reads each payload once either way, at the same cost).
+        """
         with self.con.cursor() as cur:
             cur.execute("select pg_advisory_xact_lock(hashtext('credit-risk-ews raw ddl'))")
-            for statement in raw_ddl(json_type="jsonb", bytes_type="bytea", index_landed_at=True):
+            for statement in raw_ddl(json_type="json", bytes_type="bytea", index_landed_at=True):
                 cur.execute(statement)
             self._compress_large_columns_with_lz4(cur)
         self.con.commit()
@@ -294,7 +305,7 @@ class PostgresWarehouse(_BaseWarehouse):
     @staticmethod
     def _compress_large_columns_with_lz4(cur: Any) -> None:
         """Payloads (~2.5 KB) are stored compressed; Postgres' default pglz costs more than
-        the rest of the COPY (measured: 16k -> 28k rows/s into jsonb with lz4). The raw
+        the rest of the COPY (measured: 16k -> 28k rows/s with lz4). The raw
         columns say lz4 for every writer; this session's default covers its temporary
         staging tables. Where the server lacks lz4 (before 14, or built without it) the
         default stays."""
@@ -348,24 +359,70 @@ class PostgresWarehouse(_BaseWarehouse):
             self._staging_ready = False
 
     def _insert_tables(self, batch: Batch, batch_id: str, now: datetime) -> dict[str, int]:
-        inserted: dict[str, int] = {}
+        """COPY straight into the raw tables when none of the batch's source ranges has
+        landed yet (the usual case); otherwise, or when a concurrent writer lands the same
+        records first, through staging tables with ON CONFLICT DO NOTHING."""
+        import psycopg2.errors
+
+        tables = {
+            table: columns for table, columns in batch.tables.items() if columns["source_kind"]
+        }
         with self.con.cursor() as cur:
-            for table, columns in batch.tables.items():
-                values = list(columns.values())
-                if not values[0]:
-                    inserted[table] = 0
-                    continue
-                if table == "ingest_quarantine":
-                    values[0] = [_bytea_hex(raw) for raw in values[0]]
-                names = ", ".join(columns)
-                cur.copy_expert(f"copy incoming_{table} ({names}) from stdin", _copy_text(values))
-                cur.execute(
-                    f"insert into {RAW_SCHEMA}.{table} ({names}, batch_id, landed_at) "
-                    f"select {names}, %s, %s from incoming_{table} on conflict do nothing",
-                    (batch_id, now),
-                )
-                inserted[table] = cur.rowcount
+            if not self._any_landed(cur, batch):
+                cur.execute("savepoint direct_copy")
+                try:
+                    inserted = {table: 0 for table in batch.tables}
+                    for table, columns in tables.items():
+                        inserted[table] = self._copy_direct(cur, table, columns, batch_id, now)
+                    cur.execute("release savepoint direct_copy")
+                    return inserted
+                except psycopg2.errors.UniqueViolation:
+                    cur.execute("rollback to savepoint direct_copy")
+            inserted = {table: 0 for table in batch.tables}
+            for table, columns in tables.items():
+                inserted[table] = self._copy_via_staging(cur, table, columns, batch_id, now)
         return inserted
+
+    @staticmethod
+    def _any_landed(cur: Any, batch: Batch) -> bool:
+        """Whether any raw table holds a record in one of the batch's source ranges: one
+        primary-key range probe per range and table."""
+        probes, params = [], []
+        for (kind, name, partition), (first, last) in batch.source_ranges():
+            for table in (*EVENT_TABLES.values(), "ingest_quarantine"):
+                probes.append(
+                    f"exists (select from {RAW_SCHEMA}.{table} where source_kind = %s and "
+                    "source_name = %s and source_partition = %s and source_offset between %s and %s)"
+                )
+                params += [kind, name, partition, first, last]
+        if not probes:
+            return False
+        cur.execute(f"select {' or '.join(probes)}", params)
+        return cur.fetchone()[0]
+
+    @staticmethod
+    def _copy_direct(
+        cur: Any, table: str, columns: dict[str, list[Any]], batch_id: str, now: datetime
+    ) -> int:
+        values = _copy_values(table, columns)
+        rows = len(values[0])
+        values += [[batch_id] * rows, [now.isoformat(sep=" ")] * rows]
+        names = ", ".join([*columns, "batch_id", "landed_at"])
+        _copy_in(cur, f"{RAW_SCHEMA}.{table}", names, values)
+        return rows
+
+    @staticmethod
+    def _copy_via_staging(
+        cur: Any, table: str, columns: dict[str, list[Any]], batch_id: str, now: datetime
+    ) -> int:
+        names = ", ".join(columns)
+        _copy_in(cur, f"incoming_{table}", names, _copy_values(table, columns))
+        cur.execute(
+            f"insert into {RAW_SCHEMA}.{table} ({names}, batch_id, landed_at) "
+            f"select {names}, %s, %s from incoming_{table} on conflict do nothing",
+            (batch_id, now),
+        )
+        return cur.rowcount
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         with self.con.cursor() as cur:
@@ -387,22 +444,19 @@ class PostgresWarehouse(_BaseWarehouse):
             self.con.close()
 
 
-def _bytea_hex(raw: bytes) -> str:
-    return "\\x" + raw.hex()
+def _copy_values(table: str, columns: dict[str, list[Any]]) -> list[list[Any]]:
+    values = list(columns.values())
+    if table == "ingest_quarantine":  # raw bytes as bytea's hex input
+        values[0] = ["\\x" + raw.hex() for raw in values[0]]
+    return values
 
 
-def _copy_field(value: Any) -> str:
-    if value is None:
-        return "\\N"
-    text = value if isinstance(value, str) else str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _copy_text(columns: list[list[Any]]) -> io.StringIO:
-    """Columns in COPY's text format: half the client CPU of csv.writer, whose quoting of the
-    payloads' many double quotes dominated the Postgres load."""
-    rows = ("\t".join(map(_copy_field, row)) for row in zip(*columns, strict=True))
-    return io.StringIO("\n".join(rows) + "\n")
+def _copy_in(cur: Any, target: str, names: str, values: list[list[Any]]) -> None:
+    cur.copy_expert(
+        f"copy {target} ({names}) from stdin {COPY_OPTIONS}",
+        CopyStream(values),
+        size=COPY_READ_BYTES,
+    )
 
 
 def open_warehouse(settings: Settings) -> Warehouse:
