@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from queue import Empty
+from typing import Any
 
 from orjson import dumps
 
@@ -51,36 +53,18 @@ class LoadReport:
         )
 
 
-class _BackgroundLander:
-    """Lands batches in one background thread, in order, one at a time.
+# Below this size a file is parsed in this process: a second process would save little.
+PARSER_PROCESS_MIN_BYTES = 8 << 20
 
-    The database writes batch N (DuckDB and psycopg2 release the GIL while they work) while
-    the caller parses batch N+1; waiting for N before handing over N+1 keeps the order.
-    """
 
-    def __init__(self, warehouse: Warehouse, report: LoadReport) -> None:
-        self.warehouse = warehouse
-        self.report = report
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="land")
-        self._landing: Future[BatchResult] | None = None
+@dataclass(frozen=True)
+class _Parsed:
+    """One batch from the parser, with how far into the file it got."""
 
-    def wait(self) -> None:
-        if self._landing is None:
-            return
-        result, self._landing = self._landing.result(), None
-        self.report.applications_landed += result.applications
-        self.report.performance_landed += result.performance
-        self.report.quarantined += result.quarantined
-        self.report.duplicates_skipped += result.duplicates
-        self.report.batches += 1
-
-    def submit(self, batch: Batch) -> None:
-        self.wait()
-        if batch:
-            self._landing = self._pool.submit(self.warehouse.land, batch)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
+    batch: Batch
+    rows_read: int
+    bytes_done: int
+    bytes_total: int
 
 
 @contextmanager
@@ -95,6 +79,75 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
+def _parsed_batches(path: Path, batch_rows: int, latest_year: int) -> Iterator[_Parsed]:
+    """The file's rows as batches of events and quarantined records, in file order."""
+    read = [0, path.stat().st_size]
+
+    def on_bytes(done: int, total: int) -> None:
+        read[:] = [done, total]
+
+    export = LendingClubCsv(path, progress=on_bytes)
+    builder = LoanEventBuilder(export.header, f"lendingclub-csv:{path.name}", latest_year)
+    rows_read = 0
+    batch = Batch()
+    for record in export:
+        rows_read += 1
+        position = SourcePosition("file", path.name, 0, record.line)
+        if isinstance(record, CsvReject):
+            batch.add_quarantine(record.raw.encode(), record.reason, position)
+        else:
+            _add_row(batch, builder, record, position)
+        if len(batch) >= batch_rows * 2:
+            yield _Parsed(batch, rows_read, *read)
+            batch = Batch()
+    yield _Parsed(batch, rows_read, *read)
+
+
+def _parse_into(queue: Any, path: Path, batch_rows: int, latest_year: int) -> None:
+    """The parser process: batches into the queue, then None; or the exception that stopped it."""
+    try:
+        with _no_cyclic_gc():
+            for parsed in _parsed_batches(path, batch_rows, latest_year):
+                queue.put(parsed)
+        queue.put(None)
+    except BaseException as exc:
+        queue.put(exc)
+
+
+def _batches_from_parser_process(
+    path: Path, batch_rows: int, latest_year: int
+) -> Iterator[_Parsed]:
+    """Parse in a second process, so parsing (all Python) and landing run on two cores
+    instead of taking turns on one interpreter lock; a batch waits in a small queue."""
+    # fork: the child starts at once with everything imported (spawn would re-import the
+    # caller's main module); it only parses, never touching the warehouse's connection.
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue(maxsize=2)
+    parser = context.Process(
+        target=_parse_into, args=(queue, path, batch_rows, latest_year), name="parse-csv"
+    )
+    parser.start()
+    try:
+        while True:
+            try:
+                item = queue.get(timeout=1.0)
+            except Empty:
+                if not parser.is_alive():
+                    raise RuntimeError(
+                        f"the parser process for {path} died (exit code {parser.exitcode})"
+                    ) from None
+                continue
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        if parser.is_alive():
+            parser.terminate()
+        parser.join()
+
+
 def load_csv(
     path: str | Path,
     warehouse: Warehouse,
@@ -106,33 +159,30 @@ def load_csv(
     path = Path(path)
     report = LoadReport(path)
     progress = ProgressReporter(f"loading {path.name}") if show_progress else None
-
-    def on_bytes(done: int, total: int) -> None:
-        if progress is not None:
-            progress.update(done, total, "rows", rate_of=report.rows_read)
-
-    export = LendingClubCsv(path, progress=on_bytes)
-    builder = LoanEventBuilder(export.header, f"lendingclub-csv:{path.name}", date.today().year)
-    lander = _BackgroundLander(warehouse, report)
-    batch = Batch()
+    latest_year = date.today().year
+    if path.stat().st_size >= PARSER_PROCESS_MIN_BYTES:
+        batches = _batches_from_parser_process(path, batch_rows, latest_year)
+    else:
+        batches = _parsed_batches(path, batch_rows, latest_year)
     with _no_cyclic_gc():
-        try:
-            for record in export:
-                report.rows_read += 1
-                position = SourcePosition("file", path.name, 0, record.line)
-                if isinstance(record, CsvReject):
-                    batch.add_quarantine(record.raw.encode(), record.reason, position)
-                else:
-                    _add_row(batch, builder, record, position)
-                if len(batch) >= batch_rows * 2:
-                    lander.submit(batch)
-                    batch = Batch()
-            lander.submit(batch)
-            lander.wait()
-        finally:
-            lander.close()
+        for parsed in batches:
+            report.rows_read = parsed.rows_read
+            if parsed.batch:
+                _count(report, warehouse.land(parsed.batch))
+            if progress is not None:
+                progress.update(
+                    parsed.bytes_done, parsed.bytes_total, "rows", rate_of=report.rows_read
+                )
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _count(report: LoadReport, result: BatchResult) -> None:
+    report.applications_landed += result.applications
+    report.performance_landed += result.performance
+    report.quarantined += result.quarantined
+    report.duplicates_skipped += result.duplicates
+    report.batches += 1
 
 
 def _add_row(

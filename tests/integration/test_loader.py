@@ -210,3 +210,28 @@ def test_a_record_twice_in_one_batch_lands_once(warehouse):
     assert (result.applications, result.duplicates) == (4, 1)
     assert query("select count(*) from raw.loan_applications") == [(4,)]
     assert query("select records_received, applications_landed from raw.ingest_batches") == [(5, 4)]
+
+
+def test_a_file_parsed_in_a_second_process_lands_the_same(warehouse, quirky_csv, monkeypatch):
+    """Large files are parsed in a parser process; here every file is."""
+    import ingest.loader
+
+    store, query = warehouse
+    monkeypatch.setattr(ingest.loader, "PARSER_PROCESS_MIN_BYTES", 0)
+    report = load_csv(quirky_csv, store, batch_rows=1, show_progress=False)
+    assert (report.rows_read, report.applications_landed, report.quarantined) == (7, 3, 4)
+    assert report.batches == 5  # batch_rows=1 is two records: a loan, or two rejects
+    assert query("select count(*) from raw.ingest_quarantine") == [(4,)]
+
+
+def test_a_parser_process_error_reaches_the_caller(tmp_path, monkeypatch):
+    import ingest.loader
+    from ingest.lendingclub_csv import CsvFormatError
+
+    monkeypatch.setattr(ingest.loader, "PARSER_PROCESS_MIN_BYTES", 0)
+    path = tmp_path / "not-lendingclub.csv"
+    path.write_text("name,amount\nx,1\n")
+    store = DuckDBWarehouse(tmp_path / "w.duckdb")
+    with pytest.raises(CsvFormatError, match="expected a LendingClub header"):
+        load_csv(path, store, show_progress=False)
+    store.close()
