@@ -33,7 +33,11 @@ def _parse_only(path: Path) -> float:
 
 
 def main() -> int:
-    work = Path(tempfile.mkdtemp(prefix="crews-bench-"))
+    with tempfile.TemporaryDirectory(prefix="crews-bench-") as work:
+        return _run(Path(work))
+
+
+def _run(work: Path) -> int:
     csv_path = work / "loans.csv"
     started = time.perf_counter()
     write_synthetic_csv(csv_path, LOANS, seed=1)

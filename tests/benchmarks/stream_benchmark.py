@@ -114,7 +114,11 @@ def _row_by_row(batches: list[Batch]) -> float:
 
 
 def main() -> int:
-    work = Path(tempfile.mkdtemp(prefix="crews-stream-bench-"))
+    with tempfile.TemporaryDirectory(prefix="crews-stream-bench-") as work:
+        return _run(Path(work))
+
+
+def _run(work: Path) -> int:
     csv_path = work / "loans.csv"
     write_synthetic_csv(csv_path, LOANS, seed=2)
     with local_broker(free_port()) as bootstrap, throwaway_cluster() as pg:
