@@ -43,6 +43,13 @@ class LoadReport:
     def rows_per_second(self) -> float:
         return self.rows_read / self.seconds if self.seconds else 0.0
 
+    def count(self, result: BatchResult) -> None:
+        self.applications_landed += result.applications
+        self.performance_landed += result.performance
+        self.quarantined += result.quarantined
+        self.duplicates_skipped += result.duplicates
+        self.batches += 1
+
     def summary(self) -> str:
         return (
             f"{self.path.name}: {self.rows_read:,} rows read in {self.seconds:.1f}s "
@@ -168,21 +175,13 @@ def load_csv(
         for parsed in batches:
             report.rows_read = parsed.rows_read
             if parsed.batch:
-                _count(report, warehouse.land(parsed.batch))
+                report.count(warehouse.land(parsed.batch))
             if progress is not None:
                 progress.update(
                     parsed.bytes_done, parsed.bytes_total, "rows", rate_of=report.rows_read
                 )
     report.seconds = time.perf_counter() - started
     return report
-
-
-def _count(report: LoadReport, result: BatchResult) -> None:
-    report.applications_landed += result.applications
-    report.performance_landed += result.performance
-    report.quarantined += result.quarantined
-    report.duplicates_skipped += result.duplicates
-    report.batches += 1
 
 
 def _add_row(

@@ -367,18 +367,17 @@ class PostgresWarehouse(_BaseWarehouse):
         tables = {
             table: columns for table, columns in batch.tables.items() if columns["source_kind"]
         }
+        inserted = dict.fromkeys(batch.tables, 0)
         with self.con.cursor() as cur:
             if not self._any_landed(cur, batch):
                 cur.execute("savepoint direct_copy")
                 try:
-                    inserted = {table: 0 for table in batch.tables}
                     for table, columns in tables.items():
                         inserted[table] = self._copy_direct(cur, table, columns, batch_id, now)
                     cur.execute("release savepoint direct_copy")
                     return inserted
                 except psycopg2.errors.UniqueViolation:
                     cur.execute("rollback to savepoint direct_copy")
-            inserted = {table: 0 for table in batch.tables}
             for table, columns in tables.items():
                 inserted[table] = self._copy_via_staging(cur, table, columns, batch_id, now)
         return inserted
