@@ -1,3 +1,4 @@
 from ingest.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # the writer process re-imports this module without running it
+    raise SystemExit(main())

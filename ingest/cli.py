@@ -11,7 +11,7 @@ from pathlib import Path
 from ingest.kafka_topics import KafkaUnavailable
 from ingest.lendingclub_csv import CsvFormatError
 from ingest.settings import ConfigError, Settings
-from ingest.warehouse import WarehouseUnavailable, open_warehouse
+from ingest.warehouse import BULK_COMMIT_ROWS, WarehouseUnavailable, open_warehouse
 
 
 def _generate(args: argparse.Namespace, settings: Settings) -> int:
@@ -169,7 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
         "path", type=Path,
         help="LendingClub accepted-loans CSV export, or a folder of `exports archive` Parquet",
     )  # fmt: skip
-    load.add_argument("--batch-rows", type=int, default=25_000, help="rows per transaction")
+    load.add_argument(
+        "--batch-rows", type=int, default=BULK_COMMIT_ROWS, help="rows per transaction"
+    )
     load.set_defaults(handler=_load)
 
     run = commands.add_parser("run", help="stream events from Kafka into the raw tables")

@@ -19,13 +19,18 @@ from ingest.events import EventError, LoanEventBuilder
 from ingest.lendingclub_csv import CsvReject, CsvRow, LendingClubCsv
 from ingest.progress import ProgressReporter
 from ingest.warehouse import (
+    BULK_COMMIT_ROWS,
     Batch,
     BatchResult,
+    Landing,
     SourcePosition,
     Warehouse,
 )
 
-DEFAULT_BATCH_ROWS = 25_000
+DEFAULT_BATCH_ROWS = BULK_COMMIT_ROWS  # rows per transaction
+# Rows are parsed and written a part at a time within the transaction (a fifth of a DuckDB
+# row group): what the parser hands over stays small however large the transaction.
+PART_ROWS = BULK_COMMIT_ROWS // 5
 
 
 @dataclass
@@ -66,7 +71,7 @@ PARSER_PROCESS_MIN_BYTES = 8 << 20
 
 @dataclass(frozen=True)
 class _Parsed:
-    """One batch from the parser, with how far into the file it got."""
+    """One part of a batch from the parser, with how far into the file it got."""
 
     batch: Batch
     rows_read: int
@@ -86,8 +91,8 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _parsed_batches(path: Path, batch_rows: int, latest_year: int) -> Iterator[_Parsed]:
-    """The file's rows as batches of events and quarantined records, in file order."""
+def _parsed_batches(path: Path, part_rows: int, latest_year: int) -> Iterator[_Parsed]:
+    """The file's rows as parts of events and quarantined records, in file order."""
     read = [0, path.stat().st_size]
 
     def on_bytes(done: int, total: int) -> None:
@@ -104,34 +109,32 @@ def _parsed_batches(path: Path, batch_rows: int, latest_year: int) -> Iterator[_
             batch.add_quarantine(record.raw.encode(), record.reason, position)
         else:
             _add_row(batch, builder, record, position)
-        if len(batch) >= batch_rows * 2:
+        if len(batch) >= part_rows * 2:
             yield _Parsed(batch, rows_read, *read)
             batch = Batch()
     yield _Parsed(batch, rows_read, *read)
 
 
-def _parse_into(queue: Any, path: Path, batch_rows: int, latest_year: int) -> None:
-    """The parser process: batches into the queue, then None; or the exception that stopped it."""
+def _parse_into(queue: Any, path: Path, part_rows: int, latest_year: int) -> None:
+    """The parser process: parts into the queue, then None; or the exception that stopped it."""
     try:
         with _no_cyclic_gc():
-            for parsed in _parsed_batches(path, batch_rows, latest_year):
+            for parsed in _parsed_batches(path, part_rows, latest_year):
                 queue.put(parsed)
         queue.put(None)
     except BaseException as exc:
         queue.put(exc)
 
 
-def _batches_from_parser_process(
-    path: Path, batch_rows: int, latest_year: int
-) -> Iterator[_Parsed]:
+def _batches_from_parser_process(path: Path, part_rows: int, latest_year: int) -> Iterator[_Parsed]:
     """Parse in a second process, so parsing (all Python) and landing run on two cores
-    instead of taking turns on one interpreter lock; a batch waits in a small queue."""
+    instead of taking turns on one interpreter lock; a part waits in a small queue."""
     # fork: the child starts at once with everything imported (spawn would re-import the
     # caller's main module); it only parses, never touching the warehouse's connection.
     context = multiprocessing.get_context("fork")
     queue = context.Queue(maxsize=2)
     parser = context.Process(
-        target=_parse_into, args=(queue, path, batch_rows, latest_year), name="parse-csv"
+        target=_parse_into, args=(queue, path, part_rows, latest_year), name="parse-csv"
     )
     parser.start()
     try:
@@ -161,25 +164,39 @@ def load_csv(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     show_progress: bool = True,
 ) -> LoadReport:
-    """Land every row of the file; rows that cannot become events go to quarantine."""
+    """Land every row of the file, `batch_rows` rows per transaction; rows that cannot become
+    events go to quarantine."""
     started = time.perf_counter()
     path = Path(path)
     report = LoadReport(path)
     progress = ProgressReporter(f"loading {path.name}") if show_progress else None
     latest_year = date.today().year
+    part_rows = min(batch_rows, PART_ROWS)
     if path.stat().st_size >= PARSER_PROCESS_MIN_BYTES:
-        batches = _batches_from_parser_process(path, batch_rows, latest_year)
+        parts = _batches_from_parser_process(path, part_rows, latest_year)
     else:
-        batches = _parsed_batches(path, batch_rows, latest_year)
-    with _no_cyclic_gc():
-        for parsed in batches:
-            report.rows_read = parsed.rows_read
-            if parsed.batch:
-                report.count(warehouse.land(parsed.batch))
-            if progress is not None:
-                progress.update(
-                    parsed.bytes_done, parsed.bytes_total, "rows", rate_of=report.rows_read
-                )
+        parts = _parsed_batches(path, part_rows, latest_year)
+    landing: Landing | None = None
+    try:
+        with _no_cyclic_gc():
+            for parsed in parts:
+                report.rows_read = parsed.rows_read
+                if parsed.batch:
+                    landing = landing or warehouse.begin_landing()
+                    landing.write(parsed.batch)
+                    if landing.received >= batch_rows * 2:  # two records per row
+                        report.count(landing.commit())
+                        landing = None
+                if progress is not None:
+                    progress.update(
+                        parsed.bytes_done, parsed.bytes_total, "rows", rate_of=report.rows_read
+                    )
+            if landing is not None:
+                report.count(landing.commit())
+                landing = None
+    finally:
+        if landing is not None:
+            landing.abort()
     report.seconds = time.perf_counter() - started
     return report
 

@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from confluent_kafka import TopicPartition
@@ -21,7 +22,7 @@ from quixstreams import Application
 from ingest.kafka_topics import client_config, ensure_topics
 from ingest.metrics import IngestMetrics
 from ingest.settings import Settings
-from ingest.warehouse import Warehouse, open_warehouse
+from ingest.warehouse import open_initialised_warehouse
 from ingest.warehouse_sink import WarehouseSink
 
 log = logging.getLogger("ingest.service")
@@ -75,17 +76,6 @@ def _watch_idle(
             return
 
 
-def _connect_warehouse(settings: Settings) -> Warehouse:
-    """Open the warehouse and make sure the raw tables exist (idempotent)."""
-    warehouse = open_warehouse(settings)
-    try:
-        warehouse.init()
-    except Exception:
-        warehouse.close()
-        raise
-    return warehouse
-
-
 def run_service(
     settings: Settings,
     until_idle: float | None = None,
@@ -110,7 +100,7 @@ def run_service(
         state_dir=str(Path(tempfile.gettempdir()) / "credit-risk-ews-quix-state"),  # unused
     )
     sink = WarehouseSink(
-        lambda: _connect_warehouse(settings), topics, settings.max_event_bytes, metrics
+        partial(open_initialised_warehouse, settings), topics, settings.max_event_bytes, metrics
     )
     # Fault injection for the exactly-once tests: die (as kill -9 would) right after the Nth
     # batch's database commit, before Quix Streams commits its offsets.

@@ -1,16 +1,17 @@
 """The raw-layer writer shared by the batch loader and the streaming service.
 
-A batch (events plus quarantined records) lands in one database transaction: bulk-copied into
-a staging area, then inserted into the raw tables with ON CONFLICT DO NOTHING on the source
-coordinates, plus one audit row in raw.ingest_batches. Either all of it lands or none does, and
-landing it again adds nothing.
+A batch (events plus quarantined records) lands in one database transaction, possibly written
+in parts as they arrive (a Landing): bulk-copied into the raw tables, skipping records whose
+source coordinates already landed, plus one audit row in raw.ingest_batches. Either all of it
+lands or none does, and landing it again adds nothing.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +32,13 @@ from ingest.raw_tables import (
 )
 from ingest.settings import Settings
 
-COPY_READ_BYTES = 1 << 16
+# psycopg2 reads COPY input in chunks of this size: a whole encoded slice, so a writer thread
+# takes the interpreter lock once per slice rather than once per 64 KB.
+COPY_READ_BYTES = 1 << 24
+# Records per transaction for bulk loads: one DuckDB row group (122,880 rows) per table. A
+# DuckDB commit checkpoints the table's last, partly filled row group by compressing it again,
+# so committing every 25k rows compressed each payload about three times.
+BULK_COMMIT_ROWS = 122_880
 
 
 class WarehouseUnavailable(RuntimeError):
@@ -57,6 +64,47 @@ _TABLE_COLUMNS = {
 }
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)  # the raw columns are UTC without zone
+
+
+class SourceRanges:
+    """The first and last offset seen of each source (kind, name, partition): the key ranges a
+    batch covers, for the landed-already probe and the audit row."""
+
+    def __init__(self) -> None:
+        self._spans: dict[tuple[str, str, int], list[int]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._spans)
+
+    def track(self, position: SourcePosition) -> None:
+        key = (position.kind, position.name, position.partition)
+        span = self._spans.get(key)
+        if span is None:
+            self._spans[key] = [position.offset, position.offset]
+        elif position.offset < span[0]:
+            span[0] = position.offset
+        elif position.offset > span[1]:
+            span[1] = position.offset
+
+    def merge(self, other: SourceRanges) -> None:
+        for key, (first, last) in other._spans.items():
+            span = self._spans.setdefault(key, [first, last])
+            span[0], span[1] = min(span[0], first), max(span[1], last)
+
+    def items(self) -> list[tuple[tuple[str, str, int], tuple[int, int]]]:
+        """((kind, name, partition), (first, last offset)) for every source."""
+        return [(key, (first, last)) for key, (first, last) in self._spans.items()]
+
+    def audit(self) -> tuple[str, str, str]:
+        """(source kinds, source names, JSON offset ranges) for the raw.ingest_batches row."""
+        kinds = ",".join(sorted({kind for kind, _, _ in self._spans})) or "none"
+        names = ",".join(sorted({name for _, name, _ in self._spans}))
+        ranges = {f"{name}/{partition}": span for (_, name, partition), span in self._spans.items()}
+        return kinds, names, orjson.dumps(ranges).decode()
+
+
 class Batch:
     """Rows bound for the raw tables, kept as columns as they arrive.
 
@@ -68,24 +116,18 @@ class Batch:
         self.tables: dict[str, dict[str, list[Any]]] = {
             table: {name: [] for name in columns} for table, columns in _TABLE_COLUMNS.items()
         }
-        self._ranges: dict[tuple[str, str, int], list[int]] = {}
-        self.lag_at_commit: int | None = None
-        self.started_at = datetime.now(UTC).replace(tzinfo=None)
+        self.ranges = SourceRanges()
+        self.started_at: datetime | None = None  # when the first record arrived
         self.size = 0
 
     def __len__(self) -> int:
         return self.size
 
     def _track(self, position: SourcePosition) -> None:
+        if not self.size:
+            self.started_at = _utc_now()
         self.size += 1
-        key = (position.kind, position.name, position.partition)
-        span = self._ranges.get(key)
-        if span is None:
-            self._ranges[key] = [position.offset, position.offset]
-        elif position.offset < span[0]:
-            span[0] = position.offset
-        elif position.offset > span[1]:
-            span[1] = position.offset
+        self.ranges.track(position)
 
     def add_event(self, event: LoanEvent, position: SourcePosition, payload_json: str) -> None:
         """Add an event; `payload_json` is the payload as received (or as serialised once)."""
@@ -128,19 +170,6 @@ class Batch:
         table["source_offset"].append(position.offset)
         self._track(position)
 
-    def source_ranges(self) -> list[tuple[tuple[str, str, int], tuple[int, int]]]:
-        """((kind, name, partition), (first, last offset)) for every source in the batch."""
-        return [(key, (first, last)) for key, (first, last) in self._ranges.items()]
-
-    def audit_sources(self) -> tuple[str, str, str]:
-        """(source kinds, source names, JSON offset ranges) for the raw.ingest_batches row."""
-        kinds = ",".join(sorted({kind for kind, _, _ in self._ranges})) or "none"
-        names = ",".join(sorted({name for _, name, _ in self._ranges}))
-        ranges = {
-            f"{name}/{partition}": span for (_, name, partition), span in self._ranges.items()
-        }
-        return kinds, names, orjson.dumps(ranges).decode()
-
 
 @dataclass(frozen=True)
 class BatchResult:
@@ -156,13 +185,81 @@ class Warehouse(Protocol):
     name: str
 
     def init(self) -> None: ...
+    def begin_landing(self) -> Landing: ...
     def land(self, batch: Batch) -> BatchResult: ...
     def query(self, sql: str) -> list[tuple[Any, ...]]: ...
     def close(self) -> None: ...
 
 
+class Landing:
+    """One open transaction that lands a batch written in parts, committed with one audit row.
+
+    The streaming sink writes a checkpoint's parts while it consumes the next messages, and
+    the loader commits about a DuckDB row group at a time. A failed part rolls the whole
+    transaction back: nothing of the batch lands, and the landing cannot be used again.
+    """
+
+    def __init__(self, warehouse: _BaseWarehouse) -> None:
+        self._warehouse = warehouse
+        self.batch_id = uuid.uuid4().hex
+        self.landed_at = _utc_now()
+        self.started_at = self.landed_at
+        self.ranges = SourceRanges()
+        self.inserted = dict.fromkeys(_TABLE_COLUMNS, 0)
+        self.received = 0
+        self.write_seconds = 0.0
+        self._open = False
+        with warehouse._rolled_back_on_error():
+            warehouse._begin()
+        self._open = True
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise RuntimeError(f"landing {self.batch_id} was rolled back or committed")
+
+    def write(self, part: Batch) -> None:
+        self._check_open()
+        started = time.perf_counter()
+        self._open = False  # until the part is in
+        with self._warehouse._rolled_back_on_error():
+            inserted = self._warehouse._insert_tables(part, self.batch_id, self.landed_at)
+        self._open = True
+        for table, count in inserted.items():
+            self.inserted[table] += count
+        self.received += len(part)
+        self.ranges.merge(part.ranges)
+        self.started_at = min(self.started_at, part.started_at or self.started_at)
+        self.write_seconds += time.perf_counter() - started
+
+    def commit(self, lag_at_commit: int | None = None) -> BatchResult:
+        """Commit every part written, with the audit row; `lag_at_commit` is the consumer lag."""
+        self._check_open()
+        self._open = False
+        apps = self.inserted["loan_applications"]
+        perf = self.inserted["loan_performance"]
+        quarantined = self.inserted["ingest_quarantine"]
+        duplicates = self.received - apps - perf - quarantined
+        kinds, names, ranges = self.ranges.audit()
+        with self._warehouse._rolled_back_on_error():
+            self._warehouse._insert_audit(
+                (
+                    self.batch_id, kinds, names, ranges, self.received, apps, perf,
+                    quarantined, duplicates, round(self.write_seconds * 1000, 3),
+                    lag_at_commit, self.started_at, _utc_now(),
+                )
+            )  # fmt: skip
+            self._warehouse._commit()
+        return BatchResult(self.batch_id, apps, perf, quarantined, duplicates, self.write_seconds)
+
+    def abort(self) -> None:
+        """Roll back whatever was written (a no-op once committed or rolled back)."""
+        if self._open:
+            self._open = False
+            self._warehouse._rollback()
+
+
 class _BaseWarehouse:
-    """The part of landing that does not depend on the database: audit rows and timing."""
+    """The part of landing that does not depend on the database: transactions in parts."""
 
     name = "base"
 
@@ -181,32 +278,29 @@ class _BaseWarehouse:
     def _rollback(self) -> None:
         raise NotImplementedError
 
-    def land(self, batch: Batch) -> BatchResult:
-        started = time.perf_counter()
-        batch_id = uuid.uuid4().hex
-        now = datetime.now(UTC).replace(tzinfo=None)
-        self._begin()
+    def _unavailable(self, exc: Exception) -> WarehouseUnavailable | None:
+        """The exception as WarehouseUnavailable when it means the database cannot be reached."""
+        return None
+
+    @contextmanager
+    def _rolled_back_on_error(self) -> Iterator[None]:
         try:
-            inserted = self._insert_tables(batch, batch_id, now)
-            write_seconds = time.perf_counter() - started
-            apps = inserted["loan_applications"]
-            perf = inserted["loan_performance"]
-            quarantined = inserted["ingest_quarantine"]
-            duplicates = len(batch) - apps - perf - quarantined
-            kinds, names, ranges = batch.audit_sources()
-            self._insert_audit(
-                (
-                    batch_id, kinds, names, ranges, len(batch), apps, perf,
-                    quarantined, duplicates, round(write_seconds * 1000, 3),
-                    batch.lag_at_commit, batch.started_at,
-                    datetime.now(UTC).replace(tzinfo=None),
-                )
-            )  # fmt: skip
-            self._commit()
-        except Exception:
+            yield
+        except Exception as exc:
             self._rollback()
+            unavailable = self._unavailable(exc)
+            if unavailable is not None:
+                raise unavailable from exc
             raise
-        return BatchResult(batch_id, apps, perf, quarantined, duplicates, write_seconds)
+
+    def begin_landing(self) -> Landing:
+        return Landing(self)
+
+    def land(self, batch: Batch) -> BatchResult:
+        """Land one whole batch in one transaction."""
+        landing = self.begin_landing()
+        landing.write(batch)
+        return landing.commit()
 
 
 class DuckDBWarehouse(_BaseWarehouse):
@@ -238,7 +332,10 @@ class DuckDBWarehouse(_BaseWarehouse):
         self.con.commit()
 
     def _rollback(self) -> None:
-        self.con.rollback()
+        import duckdb
+
+        with suppress(duckdb.TransactionException):  # a failed commit has rolled back already
+            self.con.rollback()
 
     def _insert_tables(self, batch: Batch, batch_id: str, now: datetime) -> dict[str, int]:
         inserted: dict[str, int] = {}
@@ -339,13 +436,12 @@ class PostgresWarehouse(_BaseWarehouse):
                     )
             self._staging_ready = True
 
-    def land(self, batch: Batch) -> BatchResult:
+    def _unavailable(self, exc: Exception) -> WarehouseUnavailable | None:
         import psycopg2
 
-        try:
-            return super().land(batch)
-        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
-            raise WarehouseUnavailable(f"Postgres write failed: {str(exc).strip()}") from exc
+        if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
+            return WarehouseUnavailable(f"Postgres write failed: {str(exc).strip()}")
+        return None
 
     def _commit(self) -> None:
         self.con.commit()
@@ -387,7 +483,7 @@ class PostgresWarehouse(_BaseWarehouse):
         """Whether any raw table holds a record in one of the batch's source ranges: one
         primary-key range probe per range and table."""
         probes, params = [], []
-        for (kind, name, partition), (first, last) in batch.source_ranges():
+        for (kind, name, partition), (first, last) in batch.ranges.items():
             for table in (*EVENT_TABLES.values(), "ingest_quarantine"):
                 probes.append(
                     f"exists (select from {RAW_SCHEMA}.{table} where source_kind = %s and "
@@ -421,7 +517,9 @@ class PostgresWarehouse(_BaseWarehouse):
             f"select {names}, %s, %s from incoming_{table} on conflict do nothing",
             (batch_id, now),
         )
-        return cur.rowcount
+        inserted = cur.rowcount
+        cur.execute(f"truncate incoming_{table}")  # the landing's next part may come this way
+        return inserted
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         with self.con.cursor() as cur:
@@ -462,3 +560,14 @@ def open_warehouse(settings: Settings) -> Warehouse:
     if settings.warehouse == "postgres":
         return PostgresWarehouse()
     return DuckDBWarehouse(settings.duckdb_path)
+
+
+def open_initialised_warehouse(settings: Settings) -> Warehouse:
+    """Open the warehouse and make sure the raw tables exist (idempotent)."""
+    warehouse = open_warehouse(settings)
+    try:
+        warehouse.init()
+    except Exception:
+        warehouse.close()
+        raise
+    return warehouse
