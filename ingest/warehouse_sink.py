@@ -90,7 +90,11 @@ class WarehouseSink(BaseSink):
         self._last_offsets: dict[tuple[str, int], int] = {}
 
     def _writer_process(self) -> WriterProcess:
+        """The writer, started again if it died; never in mid-checkpoint, where a new one
+        would commit the later parts without the earlier ones."""
         if self._writer is None or not self._writer.alive:
+            if self._parts_sent:
+                raise WarehouseUnavailable("the warehouse writer process exited mid-checkpoint")
             if self._writer is not None:
                 self._writer.stop()
             self._writer = WriterProcess(self._connect)
@@ -175,9 +179,9 @@ class WarehouseSink(BaseSink):
 
     def _hand_over_part(self) -> None:
         part, self._part = self._part, Batch()
+        self._settle(MAX_PARTS_QUEUED - 1)
         if self._failure is not None:
             return  # the checkpoint is lost already; flush() reports it and Quix replays it
-        self._settle(MAX_PARTS_QUEUED - 1)
         try:
             self._writer_process().send("write", part)
         except WarehouseUnavailable as exc:

@@ -8,6 +8,7 @@ import pytest
 
 from ingest.loader import load_csv
 from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
+from tests.landing import batch_at
 
 GOOD_HEADER = "id,url,loan_amnt,term,issue_d,loan_status,last_pymnt_d,dti\n"
 QUIRKY_ROWS = (
@@ -169,33 +170,12 @@ def test_postgres_stores_the_payloads_with_lz4(postgres_env, synthetic_csv):
         ]
 
 
-def _events(loans: range) -> list:
-    from ingest.events import LoanEventBuilder
-
-    builder = LoanEventBuilder(["id", "issue_d", "loan_status"], "test", 2026)
-    return [builder.build([str(i), "Mar-2017", "Current"])[0] for i in loans]
-
-
-def _batch_at(offsets: list[int]):
-    """Application events at the given offsets of one Kafka partition."""
-    from orjson import dumps
-
-    from ingest.warehouse import Batch, SourcePosition
-
-    batch = Batch()
-    for event, offset in zip(_events(range(len(offsets))), offsets, strict=True):
-        batch.add_event(
-            event, SourcePosition("kafka", "t", 0, offset), dumps(event.payload).decode()
-        )
-    return batch
-
-
 def test_a_batch_overlapping_landed_records_lands_only_the_new_ones(warehouse):
     """Postgres copies a batch straight in only when none of its source range has landed;
     here half of it has, so it goes through staging and skips those."""
     store, query = warehouse
-    assert store.land(_batch_at(list(range(0, 10)))).applications == 10
-    result = store.land(_batch_at(list(range(5, 15))))
+    assert store.land(batch_at(list(range(0, 10)))).applications == 10
+    result = store.land(batch_at(list(range(5, 15))))
     assert (result.applications, result.duplicates) == (5, 5)
     assert query("select count(*), count(distinct source_offset) from raw.loan_applications") == [
         (15, 15)
@@ -206,7 +186,7 @@ def test_a_record_twice_in_one_batch_lands_once(warehouse):
     """A conflict the range probe cannot see (here inside the batch itself; in production a
     concurrent writer) rolls the straight copy back and lands through staging instead."""
     store, query = warehouse
-    result = store.land(_batch_at([0, 1, 2, 2, 3]))
+    result = store.land(batch_at([0, 1, 2, 2, 3]))
     assert (result.applications, result.duplicates) == (4, 1)
     assert query("select count(*) from raw.loan_applications") == [(4,)]
     assert query("select records_received, applications_landed from raw.ingest_batches") == [(5, 4)]
@@ -235,3 +215,36 @@ def test_a_parser_process_error_reaches_the_caller(tmp_path, monkeypatch):
     with pytest.raises(CsvFormatError, match="expected a LendingClub header"):
         load_csv(path, store, show_progress=False)
     store.close()
+
+
+def test_a_landing_in_parts_commits_them_together_with_one_audit_row(warehouse):
+    """The streaming sink and the loader write a transaction in parts as they arrive."""
+    store, query = warehouse
+    landing = store.begin_landing()
+    landing.write(batch_at(list(range(0, 5))))
+    landing.write(batch_at(list(range(5, 10))))
+    result = landing.commit(lag_at_commit=7)
+    assert (result.applications, result.duplicates) == (10, 0)
+    assert query(
+        "select records_received, applications_landed, lag_at_commit, offset_ranges "
+        "from raw.ingest_batches"
+    ) == [(10, 10, 7, '{"t/0":[0,9]}')]
+
+    aborted = store.begin_landing()
+    aborted.write(batch_at(list(range(10, 15))))
+    aborted.abort()
+    assert query("select count(*) from raw.loan_applications") == [(10,)]
+
+
+def test_a_failed_part_rolls_back_the_whole_landing(warehouse):
+    store, query = warehouse
+    landing = store.begin_landing()
+    landing.write(batch_at(list(range(0, 5))))
+    broken = batch_at([5])
+    broken.tables["loan_applications"]["payload"][0] = "{not json"
+    with pytest.raises(Exception, match=r"(?i)json"):
+        landing.write(broken)
+    with pytest.raises(RuntimeError, match="rolled back or committed"):
+        landing.commit()
+    assert query("select count(*) from raw.loan_applications") == [(0,)]
+    assert store.land(batch_at(list(range(0, 5)))).applications == 5  # usable again
