@@ -11,7 +11,12 @@ from pathlib import Path
 from ingest.kafka_topics import KafkaUnavailable
 from ingest.lendingclub_csv import CsvFormatError
 from ingest.settings import ConfigError, Settings
-from ingest.warehouse import BULK_COMMIT_ROWS, WarehouseUnavailable, open_warehouse
+from ingest.warehouse import (
+    BULK_COMMIT_ROWS,
+    WarehouseUnavailable,
+    open_initialised_warehouse,
+    open_warehouse,
+)
 
 
 def _generate(args: argparse.Namespace, settings: Settings) -> int:
@@ -28,11 +33,7 @@ def _generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _init(args: argparse.Namespace, settings: Settings) -> int:
-    warehouse = open_warehouse(settings)
-    try:
-        warehouse.init()
-    finally:
-        warehouse.close()
+    open_initialised_warehouse(settings).close()
     where = settings.duckdb_path if settings.warehouse == "duckdb" else "Postgres (PG* variables)"
     print(f"raw tables ready in {settings.warehouse}: {where}")
     return 0
@@ -46,9 +47,8 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
     if not args.path.is_file():
         print(f"error: {args.path}: no such file", file=sys.stderr)
         return 2
-    warehouse = open_warehouse(settings)
+    warehouse = open_initialised_warehouse(settings)
     try:
-        warehouse.init()
         report = load_csv(args.path, warehouse, batch_rows=args.batch_rows)
     finally:
         warehouse.close()
@@ -67,9 +67,8 @@ def _replay(folder: Path, settings: Settings) -> int:
     if not archive_files(folder):
         print(f"error: {folder}: no archive files (*.parquet) in it", file=sys.stderr)
         return 2
-    warehouse = open_warehouse(settings)
+    warehouse = open_initialised_warehouse(settings)
     try:
-        warehouse.init()
         report = replay_archive(folder, warehouse)
     finally:
         warehouse.close()

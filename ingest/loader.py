@@ -91,7 +91,7 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _parsed_batches(path: Path, part_rows: int, latest_year: int) -> Iterator[_Parsed]:
+def _parsed_parts(path: Path, part_rows: int, latest_year: int) -> Iterator[_Parsed]:
     """The file's rows as parts of events and quarantined records, in file order."""
     read = [0, path.stat().st_size]
 
@@ -119,14 +119,14 @@ def _parse_into(queue: Any, path: Path, part_rows: int, latest_year: int) -> Non
     """The parser process: parts into the queue, then None; or the exception that stopped it."""
     try:
         with _no_cyclic_gc():
-            for parsed in _parsed_batches(path, part_rows, latest_year):
+            for parsed in _parsed_parts(path, part_rows, latest_year):
                 queue.put(parsed)
         queue.put(None)
     except BaseException as exc:
         queue.put(exc)
 
 
-def _batches_from_parser_process(path: Path, part_rows: int, latest_year: int) -> Iterator[_Parsed]:
+def _parts_from_parser_process(path: Path, part_rows: int, latest_year: int) -> Iterator[_Parsed]:
     """Parse in a second process, so parsing (all Python) and landing run on two cores
     instead of taking turns on one interpreter lock; a part waits in a small queue."""
     # fork: the child starts at once with everything imported (spawn would re-import the
@@ -173,9 +173,9 @@ def load_csv(
     latest_year = date.today().year
     part_rows = min(batch_rows, PART_ROWS)
     if path.stat().st_size >= PARSER_PROCESS_MIN_BYTES:
-        parts = _batches_from_parser_process(path, part_rows, latest_year)
+        parts = _parts_from_parser_process(path, part_rows, latest_year)
     else:
-        parts = _parsed_batches(path, part_rows, latest_year)
+        parts = _parsed_parts(path, part_rows, latest_year)
     landing: Landing | None = None
     try:
         with _no_cyclic_gc():

@@ -32,8 +32,8 @@ from ingest.raw_tables import (
 )
 from ingest.settings import Settings
 
-# psycopg2 reads COPY input in chunks of this size: a whole encoded slice, so a writer thread
-# takes the interpreter lock once per slice rather than once per 64 KB.
+# psycopg2 reads COPY input in chunks of this size: a whole encoded slice per read, so one
+# Python call and one send per slice rather than per 64 KB.
 COPY_READ_BYTES = 1 << 24
 # Records per transaction for bulk loads: one DuckDB row group (122,880 rows) per table. A
 # DuckDB commit checkpoints the table's last, partly filled row group by compressing it again,
@@ -74,9 +74,6 @@ class SourceRanges:
 
     def __init__(self) -> None:
         self._spans: dict[tuple[str, str, int], list[int]] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self._spans)
 
     def track(self, position: SourcePosition) -> None:
         key = (position.kind, position.name, position.partition)

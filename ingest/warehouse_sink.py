@@ -73,7 +73,6 @@ class WarehouseSink(BaseSink):
         self.metrics = metrics
         self.backoff = backoff or Backoff()
         self.watermarks: WatermarkLookup = lambda topic, partition: None
-        self.last_result: BatchResult | None = None
         self.newest_timestamp_ms = 0
         self.batches_landed = 0
         self.exit_after_batches: int | None = None
@@ -156,7 +155,6 @@ class WarehouseSink(BaseSink):
             log.info("warehouse back after %d failed attempts", self.backoff.failures)
         self.backoff.reset()
         self.metrics.batch_write_seconds.observe(result.write_seconds)
-        self.last_result = result
         self.batches_landed += 1
         if self.exit_after_batches and self.batches_landed >= self.exit_after_batches:
             os._exit(137)  # fault injection: committed in the database, offsets not committed
