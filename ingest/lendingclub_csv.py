@@ -10,7 +10,7 @@ quoting and wrong field counts. A record it cannot split into fields comes back 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +19,6 @@ from pathlib import Path
 MAX_LINES_PER_RECORD = 50
 FOOTER_PREFIX = "Total amount funded in policy code"
 PREAMBLE_PREFIX = "Notes offered by Prospectus"
-
-ProgressCallback = Callable[[int, int], None]
-"""Called with (bytes read so far, total bytes) every `PROGRESS_EVERY_LINES` lines."""
-PROGRESS_EVERY_LINES = 20_000
 
 
 class CsvFormatError(ValueError):
@@ -84,26 +80,22 @@ def _logical_records(
         yield from _logical_records(iter(pending[1:]))
 
 
-def _physical_lines(path: Path, progress: ProgressCallback | None) -> Iterator[tuple[int, str]]:
-    total = path.stat().st_size
-    done = 0
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            done += len(raw)
-            if progress is not None and number % PROGRESS_EVERY_LINES == 0:
-                progress(done, total)
-            yield number, raw.decode("utf-8", errors="replace").rstrip("\r\n")
-    if progress is not None:
-        progress(done, total)
-
-
 class LendingClubCsv:
-    """An open export: `header` is read at once, iterating yields its records in order."""
+    """An open export: `header` is read at once, iterating yields its records in order, and
+    `bytes_read` of `bytes_total` says how far into the file that has got."""
 
-    def __init__(self, path: str | Path, progress: ProgressCallback | None = None) -> None:
+    def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._lines = _physical_lines(self.path, progress)
+        self.bytes_total = self.path.stat().st_size
+        self.bytes_read = 0
+        self._lines = self._physical_lines()
         self.header = self._read_header()
+
+    def _physical_lines(self) -> Iterator[tuple[int, str]]:
+        with self.path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                self.bytes_read += len(raw)
+                yield number, raw.decode("utf-8", errors="replace").rstrip("\r\n")
 
     def _read_header(self) -> list[str]:
         for _number, text in self._lines:

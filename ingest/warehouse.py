@@ -39,6 +39,10 @@ COPY_READ_BYTES = 1 << 24
 # DuckDB commit checkpoints the table's last, partly filled row group by compressing it again,
 # so committing every 25k rows compressed each payload about three times.
 BULK_COMMIT_ROWS = 122_880
+# A bulk insert compresses and writes each row group as soon as it is full, while the loader
+# parses the next, instead of buffering five for the commit (measured: 200k loans in one
+# transaction, commit 2.6 -> 1.2 s, total 4.6 -> 4.2 s).
+DUCKDB_WRITER_CONFIG = {"write_buffer_row_group_count": 1}
 
 
 class WarehouseUnavailable(RuntimeError):
@@ -74,16 +78,21 @@ class SourceRanges:
 
     def __init__(self) -> None:
         self._spans: dict[tuple[str, str, int], list[int]] = {}
+        # Every source's offsets came in strictly increasing order, so none came twice (files
+        # are read line by line, partitions offset by offset): true of every batch the loader
+        # and the service make. Then a batch none of whose ranges has landed cannot conflict.
+        self.increasing = True
 
     def track(self, position: SourcePosition) -> None:
         key = (position.kind, position.name, position.partition)
         span = self._spans.get(key)
         if span is None:
             self._spans[key] = [position.offset, position.offset]
-        elif position.offset < span[0]:
-            span[0] = position.offset
         elif position.offset > span[1]:
             span[1] = position.offset
+        else:
+            self.increasing = False
+            span[0] = min(span[0], position.offset)
 
     def merge(self, other: SourceRanges) -> None:
         for key, (first, last) in other._spans.items():
@@ -100,6 +109,20 @@ class SourceRanges:
         names = ",".join(sorted({name for _, name, _ in self._spans}))
         ranges = {f"{name}/{partition}": span for (_, name, partition), span in self._spans.items()}
         return kinds, names, orjson.dumps(ranges).decode()
+
+    def landed_probe(self, placeholder: str) -> tuple[str, list[Any]]:
+        """A query whether a raw table holds a record in any of these ranges (a primary-key
+        range probe per range and table), with its parameters in the driver's style."""
+        probe = (
+            "exists (select 1 from {table} where source_kind = {p} and source_name = {p} and "
+            "source_partition = {p} and source_offset between {p} and {p})"
+        )
+        probes, params = [], []
+        for table in _TABLE_COLUMNS:
+            for key, span in self.items():
+                probes.append(probe.format(table=f"{RAW_SCHEMA}.{table}", p=placeholder))
+                params += [*key, *span]
+        return f"select {' or '.join(probes) or 'false'}", params
 
 
 class Batch:
@@ -310,7 +333,7 @@ class DuckDBWarehouse(_BaseWarehouse):
 
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.con = duckdb.connect(str(path))
+            self.con = duckdb.connect(str(path), config=DUCKDB_WRITER_CONFIG)
         except duckdb.IOException as exc:
             raise WarehouseUnavailable(
                 f"cannot open DuckDB file {path}: {exc} (a DuckDB file has one writer at a "
@@ -335,6 +358,15 @@ class DuckDBWarehouse(_BaseWarehouse):
             self.con.rollback()
 
     def _insert_tables(self, batch: Batch, batch_id: str, now: datetime) -> dict[str, int]:
+        """A plain insert when the batch cannot conflict (its offsets increase and none of its
+        ranges has landed: the usual case), else one that skips what landed already. DuckDB has
+        no savepoints to retry from, and checking each row for a conflict first costs a fifth
+        of the insert (measured: 26.6 -> 22.5 us of CPU per loan without it)."""
+        plain = (
+            batch.ranges.increasing
+            and not self.con.execute(*batch.ranges.landed_probe("?")).fetchone()[0]
+        )
+        on_conflict = "" if plain else " on conflict do nothing"
         inserted: dict[str, int] = {}
         for table, columns in batch.tables.items():
             if not next(iter(columns.values())):
@@ -344,7 +376,7 @@ class DuckDBWarehouse(_BaseWarehouse):
             names = ", ".join(columns)
             cursor = self.con.execute(
                 f"insert into {RAW_SCHEMA}.{table} ({names}, batch_id, landed_at) "
-                f"select {names}, ?, ? from incoming on conflict do nothing",
+                f"select {names}, ?, ? from incoming{on_conflict}",
                 [batch_id, now],
             )
             inserted[table] = cursor.fetchone()[0]
@@ -462,7 +494,8 @@ class PostgresWarehouse(_BaseWarehouse):
         }
         inserted = dict.fromkeys(batch.tables, 0)
         with self.con.cursor() as cur:
-            if not self._any_landed(cur, batch):
+            cur.execute(*batch.ranges.landed_probe("%s"))
+            if not cur.fetchone()[0]:
                 cur.execute("savepoint direct_copy")
                 try:
                     for table, columns in tables.items():
@@ -474,23 +507,6 @@ class PostgresWarehouse(_BaseWarehouse):
             for table, columns in tables.items():
                 inserted[table] = self._copy_via_staging(cur, table, columns, batch_id, now)
         return inserted
-
-    @staticmethod
-    def _any_landed(cur: Any, batch: Batch) -> bool:
-        """Whether any raw table holds a record in one of the batch's source ranges: one
-        primary-key range probe per range and table."""
-        probes, params = [], []
-        for (kind, name, partition), (first, last) in batch.ranges.items():
-            for table in (*EVENT_TABLES.values(), "ingest_quarantine"):
-                probes.append(
-                    f"exists (select from {RAW_SCHEMA}.{table} where source_kind = %s and "
-                    "source_name = %s and source_partition = %s and source_offset between %s and %s)"
-                )
-                params += [kind, name, partition, first, last]
-        if not probes:
-            return False
-        cur.execute(f"select {' or '.join(probes)}", params)
-        return cur.fetchone()[0]
 
     @staticmethod
     def _copy_direct(

@@ -78,8 +78,9 @@ def test_a_file_without_header_is_refused(tmp_path):
         LendingClubCsv(_write(tmp_path, "loan,amount\n1,2\n"))
 
 
-def test_progress_reports_bytes(tmp_path):
-    seen = []
-    path = _write(tmp_path, "id,a\n1,x\n")
-    list(LendingClubCsv(path, progress=lambda done, total: seen.append((done, total))))
-    assert seen[-1] == (path.stat().st_size, path.stat().st_size)
+def test_bytes_read_follows_the_records(tmp_path):
+    path = _write(tmp_path, 'id,a\n1,x\n2,"y\nz"\n3,w\n')
+    export = LendingClubCsv(path)
+    assert (export.bytes_read, export.bytes_total) == (5, 21)
+    seen = [export.bytes_read for _ in export]
+    assert seen == [9, 17, 21]  # each record's last line is read, the next one is not
