@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from ingest.events import EVENT_TYPES, SCHEMA_VERSION, LoanEvent
+from ingest.events import EVENT_TYPES, NUL_REASON, SCHEMA_VERSION, LoanEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,8 @@ def decode_event(raw: bytes | None, expected_type: str, max_bytes: int) -> Decod
         return Rejection(None, f"not JSON: {exc}")
     if not isinstance(envelope, dict):
         return Rejection(None, f"JSON {type(envelope).__name__}, not an object with an envelope")
+    if b"\\u0000" in raw:  # JSON can only carry a NUL escaped
+        return Rejection(None, NUL_REASON)
 
     fields: dict[str, str] = {}
     for name in ("event_id", "event_type", "occurred_at", "source", "loan_id"):

@@ -47,6 +47,10 @@ PERFORMANCE_FIELDS = frozenset(
         "settlement_term",
     }
 )  # fmt: skip
+# Why a record holding a NUL character is quarantined, whichever way it arrives.
+NUL_REASON = (
+    "a NUL character (\\u0000): Postgres cannot store it as text, and dbt could not read it back"
+)
 # The performance event's as-of date: the latest of these that the row has.
 AS_OF_FIELDS = ("last_pymnt_d", "last_credit_pull_d")
 

@@ -41,6 +41,13 @@ def test_envelope_problems_name_the_field(change, field, words):
     assert rejection.field == field and words in rejection.reason
 
 
+@pytest.mark.parametrize("change", [{"payload": {"emp_title": "Nurse\x00"}}, {"source": "csv\x00"}])
+def test_a_nul_character_anywhere_is_rejected(change):
+    """Postgres text cannot hold it: landed, it would fail every dbt build that reads it."""
+    rejection = decode(orjson.dumps({**GOOD, **change}))
+    assert isinstance(rejection, Rejection) and "NUL character" in rejection.reason
+
+
 def test_size_is_checked_before_parsing():
     rejection = decode(b"x" * 101, max_bytes=100)
     assert rejection == Rejection(None, rejection.reason) and "101 bytes" in rejection.reason

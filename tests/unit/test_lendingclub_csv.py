@@ -1,8 +1,9 @@
+import csv
 from pathlib import Path
 
 import pytest
 
-from ingest.lendingclub_csv import CsvFormatError, CsvReject, CsvRow, LendingClubCsv
+from ingest.lendingclub_csv import CsvFormatError, CsvReject, CsvRow, LendingClubCsv, _split
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -84,3 +85,48 @@ def test_bytes_read_follows_the_records(tmp_path):
     assert (export.bytes_read, export.bytes_total) == (5, 21)
     seen = [export.bytes_read for _ in export]
     assert seen == [9, 17, 21]  # each record's last line is read, the next one is not
+
+
+def test_a_nul_character_is_rejected_with_its_line(tmp_path):
+    _, records = _records(tmp_path, 'id,a\n1,x\x00y\n2,"q\x00"\n3,z\n')
+    assert [(type(r).__name__, r.line) for r in records] == [
+        ("CsvReject", 2), ("CsvReject", 3), ("CsvRow", 4)
+    ]  # fmt: skip
+    assert "NUL character" in records[0].reason and records[0].reason.startswith("line 2:")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1,, 36 months,,", " a , b ,c", "1,Zoë's café,\t,x", ",", "1,a\\b,c", "1,a\rb,c", '1,"a,b",c'],
+)
+def test_rows_split_as_the_csv_module_splits_them(text):
+    """Unquoted rows take str.split, the rest the csv module: the fields must not differ."""
+    try:
+        expected = CsvRow(7, text, next(csv.reader([text], strict=True)))
+    except csv.Error:
+        expected = None
+    split = _split(7, text, len(expected.values) if expected else 3)
+    assert split == expected if expected else isinstance(split, CsvReject)
+
+
+QUIRKY = (
+    "Notes offered by Prospectus (https://www.lendingclub.com/info/prospectus.action)\n"
+    'id,a\n1,x\n2,"multi\nline"\n3\n\n4,y\n5,"never closed\n6,z\n7,w\n'
+    "Total amount funded in policy code 1: 1\n"
+)
+
+
+@pytest.mark.parametrize(("size", "shares"), [(1, 2), (2, 2), (3, 2), (2, 3), (100, 2)])
+def test_parts_shared_between_processes_cover_the_file_once_in_order(tmp_path, size, shares):
+    path = _write(tmp_path, QUIRKY)
+    whole = list(LendingClubCsv(path))
+    parts = [
+        part for share in range(shares) for part in LendingClubCsv(path).parts(size, share, shares)
+    ]
+    parts.sort(key=lambda part: part.index)
+    assert [part.index for part in parts] == list(range(len(parts)))
+    assert [record for part in parts for record in part.records] == whole
+    assert [part.records_read for part in parts] == [
+        min(size * (part.index + 1), len(whole)) for part in parts
+    ]
+    assert parts[-1].bytes_read == path.stat().st_size
