@@ -31,7 +31,7 @@ create table if not exists {schema}.{table} (
     occurred_at timestamp not null,
     source text not null,
     loan_id text not null,
-    payload {json_type} not null,
+    payload {json_type}{payload_compression} not null,
     source_kind text not null,
     source_name text not null,
     source_partition integer not null,
@@ -73,17 +73,26 @@ create table if not exists {schema}.ingest_batches (
 )"""
 
 
-def raw_ddl(json_type: str, bytes_type: str, index_landed_at: bool = False) -> list[str]:
+def raw_ddl(
+    json_type: str,
+    bytes_type: str,
+    index_landed_at: bool = False,
+    payload_compression: str | None = None,
+) -> list[str]:
     """Idempotent DDL for the raw schema, with the adapter's JSON and binary type names.
 
     dbt's incremental staging reads the rows landed since its last run; Postgres needs an
     index on landed_at to find them without scanning every payload (DuckDB's zone maps do
-    that by themselves, and its indexes would slow the loads).
+    that by themselves, and its indexes would slow the loads). `payload_compression` names
+    a DuckDB compression method for the payload columns.
     """
+    compression = f" using compression {payload_compression}" if payload_compression else ""
     statements = [f"create schema if not exists {RAW_SCHEMA}"]
     for table in EVENT_TABLES.values():
         statements.append(
-            _EVENT_TABLE_DDL.format(schema=RAW_SCHEMA, table=table, json_type=json_type)
+            _EVENT_TABLE_DDL.format(
+                schema=RAW_SCHEMA, table=table, json_type=json_type, payload_compression=compression
+            )
         )
         if index_landed_at:
             statements.append(

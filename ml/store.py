@@ -12,6 +12,7 @@ from typing import Protocol
 import pandas as pd
 
 from ingest.settings import Settings
+from ingest.warehouse import DUCKDB_CONNECT_CONFIG
 
 
 class MlStore(Protocol):
@@ -26,7 +27,7 @@ class DuckDBStore:
     def __init__(self, path: str) -> None:
         import duckdb
 
-        self.con = duckdb.connect(path)
+        self.con = duckdb.connect(path, config=DUCKDB_CONNECT_CONFIG)
         self.con.begin()
 
     def read(self, sql: str) -> pd.DataFrame:
