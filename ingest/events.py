@@ -55,6 +55,7 @@ NUL_REASON = (
 AS_OF_FIELDS = ("last_pymnt_d", "last_credit_pull_d")
 
 _EVENT_NAMESPACE = uuid.UUID("6f1c8a52-3c1e-4a8e-9a57-2c1d0f6b9e10")
+_NAMESPACE_SHA1 = hashlib.sha1(_EVENT_NAMESPACE.bytes)
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -114,18 +115,15 @@ def loan_identity(id_text: str, url: str) -> str:
 def event_id(event_type: str, loan_id: str, occurred_at: str) -> str:
     """A UUIDv5 of the event's identity: replaying an export gives the same ids.
 
-    Same value as uuid.uuid5, built directly from hashlib because the loader makes two per
-    row and uuid5's object overhead was a tenth of the load time.
+    Same value as uuid.uuid5, built from the SHA-1 hex digest directly because the loader
+    makes two per row and uuid5's object overhead was a tenth of the load time: the version
+    digit is 5, and the variant keeps the low two bits of its hex digit under 10xx.
     """
-    digest = bytearray(
-        hashlib.sha1(
-            _EVENT_NAMESPACE.bytes + f"{event_type}|{loan_id}|{occurred_at}".encode()
-        ).digest()[:16]
-    )
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = _NAMESPACE_SHA1.copy()
+    h.update(f"{event_type}|{loan_id}|{occurred_at}".encode())
+    d = h.hexdigest()
+    variant = "89ab"[int(d[16], 16) & 3]
+    return f"{d[:8]}-{d[8:12]}-5{d[13:16]}-{variant}{d[17:20]}-{d[20:32]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,27 +166,40 @@ class LoanEventBuilder:
             (n, i) for i, n in enumerate(self.header) if n not in PERFORMANCE_FIELDS
         ]
         self._performance = [(n, i) for i, n in enumerate(self.header) if n in PERFORMANCE_FIELDS]
+        self._timestamps: dict[str, str | None] = {}
 
     def _value(self, values: Sequence[str], name: str) -> str:
         index = self._index.get(name)
         return values[index] if index is not None else ""
 
-    def _month(self, values: Sequence[str], name: str) -> date | None:
+    def _timestamp(self, values: Sequence[str], name: str) -> str | None:
+        """The month as a UTC timestamp string ('2017-03-01T00:00:00Z'), or None if empty.
+
+        Such strings sort as the months do, and an export holds a few hundred distinct month
+        texts, so each is parsed and formatted once."""
+        text = self._value(values, name)
         try:
-            return parse_lc_month(self._value(values, name), self.latest_year)
+            return self._timestamps[text]
+        except KeyError:
+            pass
+        try:
+            month = parse_lc_month(text, self.latest_year)
         except ValueError as exc:
             raise EventError(name, str(exc)) from None
+        timestamp = None if month is None else f"{month.isoformat()}T00:00:00Z"
+        self._timestamps[text] = timestamp
+        return timestamp
 
     def build(self, values: Sequence[str]) -> tuple[LoanEvent, LoanEvent]:
         loan_id = loan_identity(self._value(values, "id"), self._value(values, "url"))
-        issued = self._month(values, "issue_d")
-        if issued is None:
+        issued_at = self._timestamp(values, "issue_d")
+        if issued_at is None:
             raise EventError("issue_d", "empty: an application needs its issue month")
-        as_of = max(
-            (d for name in AS_OF_FIELDS if (d := self._month(values, name))), default=issued
-        )
-        issued_at = f"{issued.isoformat()}T00:00:00Z"
-        as_of_at = f"{max(as_of, issued).isoformat()}T00:00:00Z"
+        as_of_at = issued_at
+        for name in AS_OF_FIELDS:
+            timestamp = self._timestamp(values, name)
+            if timestamp is not None and timestamp > as_of_at:
+                as_of_at = timestamp
         application = {n: v for n, i in self._application if (v := values[i])}
         performance = {n: v for n, i in self._performance if (v := values[i])}
         performance["id"] = loan_id

@@ -29,6 +29,7 @@ from ingest.raw_tables import (
     EVENT_TABLES,
     QUARANTINE_COLUMNS,
     RAW_SCHEMA,
+    SOURCE_KEY,
     raw_ddl,
 )
 from ingest.settings import Settings
@@ -79,21 +80,16 @@ class SourceRanges:
 
     def __init__(self) -> None:
         self._spans: dict[tuple[str, str, int], list[int]] = {}
-        # Every source's offsets came in strictly increasing order, so none came twice (files
-        # are read line by line, partitions offset by offset): true of every batch the loader
-        # and the service make. Then a batch none of whose ranges has landed cannot conflict.
-        self.increasing = True
 
     def track(self, position: SourcePosition) -> None:
         key = (position.kind, position.name, position.partition)
         span = self._spans.get(key)
         if span is None:
             self._spans[key] = [position.offset, position.offset]
+        elif position.offset < span[0]:
+            span[0] = position.offset
         elif position.offset > span[1]:
             span[1] = position.offset
-        else:
-            self.increasing = False
-            span[0] = min(span[0], position.offset)
 
     def merge(self, other: SourceRanges) -> None:
         for key, (first, last) in other._spans.items():
@@ -343,8 +339,11 @@ class DuckDBWarehouse(_BaseWarehouse):
         self.path = path
         # A bulk insert compresses and writes each row group as soon as it is full, while the
         # loader parses the next, instead of buffering five for the commit (200k loans in one
-        # transaction: commit 2.6 -> 1.2 s, total 4.6 -> 4.2 s).
+        # transaction: commit 2.6 -> 1.2 s, total 4.6 -> 4.2 s). One thread: the writer
+        # inserts one part at a time, and a second DuckDB thread cost more CPU than it saved,
+        # CPU the parser processes needed (2 cores, 200k loans: 27k -> 30k loans/s).
         self.con.execute("set write_buffer_row_group_count = 1")
+        self.con.execute("set threads = 1")
 
     def init(self) -> None:
         """Create the raw tables; payloads compressed with ZSTD where the file's format has it.
@@ -387,30 +386,35 @@ class DuckDBWarehouse(_BaseWarehouse):
             self.con.rollback()
 
     def _insert_tables(self, batch: Batch, batch_id: str, now: datetime) -> dict[str, int]:
-        """A plain insert when the batch cannot conflict (its offsets increase and none of its
-        ranges has landed: the usual case), else one that skips what landed already. DuckDB has
-        no savepoints to retry from, and checking each row for a conflict first costs a fifth
-        of the insert (measured: 26.6 -> 22.5 us of CPU per loan without it)."""
-        plain = (
-            batch.ranges.increasing
-            and not self.con.execute(*batch.ranges.landed_probe("?")).fetchone()[0]
-        )
-        on_conflict = "" if plain else " on conflict do nothing"
+        """A plain insert when the part cannot conflict (none of its source ranges has landed,
+        this transaction's earlier parts included, and no record is in it twice: the usual
+        case), else one that skips what landed already. DuckDB has no savepoints to retry
+        from, and checking each row for a conflict costs a fifth of the insert (26.6 -> 22.5
+        us of CPU per loan without it)."""
+        landed = self.con.execute(*batch.ranges.landed_probe("?")).fetchone()[0]
         inserted: dict[str, int] = {}
         for table, columns in batch.tables.items():
             if not next(iter(columns.values())):
                 inserted[table] = 0
                 continue
             self.con.register("incoming", pa.table(columns))
+            plain = not landed and self._incoming_keys_unique()
             names = ", ".join(columns)
             cursor = self.con.execute(
                 f"insert into {RAW_SCHEMA}.{table} ({names}, batch_id, landed_at) "
-                f"select {names}, ?, ? from incoming{on_conflict}",
+                f"select {names}, ?, ? from incoming{'' if plain else ' on conflict do nothing'}",
                 [batch_id, now],
             )
             inserted[table] = cursor.fetchone()[0]
             self.con.unregister("incoming")
         return inserted
+
+    def _incoming_keys_unique(self) -> bool:
+        (unique,) = self.con.execute(
+            f"select count(*) = (select count(*) from (select distinct {', '.join(SOURCE_KEY)} "
+            "from incoming)) from incoming"
+        ).fetchone()
+        return unique
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         return self.con.execute(sql).fetchall()

@@ -52,10 +52,10 @@ def test_loan_identity_prefers_id_then_url():
 
 
 def test_event_id_is_uuid5_and_deterministic():
-    expected = uuid.uuid5(
-        uuid.UUID("6f1c8a52-3c1e-4a8e-9a57-2c1d0f6b9e10"), "loan.application|7|2017-03-01T00:00:00Z"
-    )
-    assert event_id(APPLICATION, "7", "2017-03-01T00:00:00Z") == str(expected)
+    namespace = uuid.UUID("6f1c8a52-3c1e-4a8e-9a57-2c1d0f6b9e10")
+    for loan in range(200):  # every variant digit (8, 9, a, b) comes up
+        expected = uuid.uuid5(namespace, f"loan.application|{loan}|2017-03-01T00:00:00Z")
+        assert event_id(APPLICATION, str(loan), "2017-03-01T00:00:00Z") == str(expected)
 
 
 HEADER = [
