@@ -41,12 +41,14 @@ def _init(args: argparse.Namespace, settings: Settings) -> int:
 
 def _load(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.loader import load_csv
+    from ingest.memory import retain_freed_memory
 
     if args.path.is_dir():
         return _replay(args.path, settings)
     if not args.path.is_file():
         print(f"error: {args.path}: no such file", file=sys.stderr)
         return 2
+    retain_freed_memory()
     warehouse = open_initialised_warehouse(settings)
     try:
         report = load_csv(args.path, warehouse, batch_rows=args.batch_rows)

@@ -15,6 +15,7 @@ from pathlib import Path
 from ingest.events import LoanEventBuilder
 from ingest.lendingclub_csv import CsvRow, LendingClubCsv
 from ingest.loader import load_csv
+from ingest.memory import retain_freed_memory
 from ingest.synthetic import write_synthetic_csv
 from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
 from tests.postgres_cluster import throwaway_cluster
@@ -33,6 +34,7 @@ def _parse_only(path: Path) -> float:
 
 
 def main() -> int:
+    retain_freed_memory()  # as `python -m ingest load` does
     with tempfile.TemporaryDirectory(prefix="crews-bench-") as work:
         return _run(Path(work))
 
