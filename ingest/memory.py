@@ -17,7 +17,7 @@ _M_MMAP_THRESHOLD = -3
 _SETTINGS = (
     (_M_TRIM_THRESHOLD, 1 << 30),  # keep up to 1 GB of freed heap before returning any
     (_M_TOP_PAD, 64 << 20),  # grow the heap 64 MB at a time
-    (_M_MMAP_THRESHOLD, 32 << 20),  # blocks up to 32 MB (glibc's maximum) from the heap
+    (_M_MMAP_THRESHOLD, 32 << 20),  # blocks up to 32 MB (a part is about 23 MB) from the heap
 )
 
 
