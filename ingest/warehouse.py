@@ -349,9 +349,9 @@ class DuckDBWarehouse(_BaseWarehouse):
         """Create the raw tables; payloads compressed with ZSTD where the file's format has it.
 
         The JSON payloads repeat the same keys row after row: ZSTD stores them in a quarter of
-        the space of DuckDB's default (FSST) for less than half the CPU (200k loans: 216 ->
-        61 MB, 29 -> 12 us per loan). An older file (made by another tool first) keeps FSST.
-        """
+        the space of DuckDB's default (FSST) for half the CPU (200k loans: 213 -> 61 MB,
+        about 25 -> 12 us per loan on one thread). An older file (made by another tool
+        first) keeps FSST."""
         zstd = self.storage_version() >= ZSTD_STORAGE_VERSION
         if not zstd:
             print(
