@@ -75,7 +75,6 @@ class EventError(ValueError):
         self.problem = problem
 
 
-@functools.lru_cache(maxsize=8192)
 def parse_lc_month(text: str, latest_year: int) -> date | None:
     """Parse 'Mar-2017', 'Feb-02' (two-digit year) or '18-Dec' (year first) to a month start.
 
@@ -97,6 +96,16 @@ def parse_lc_month(text: str, latest_year: int) -> date | None:
     if len(year_text.strip()) <= 2:
         year += 2000 if 2000 + year <= latest_year else 1900
     return date(year, month, 1)
+
+
+@functools.lru_cache(maxsize=8192)
+def month_timestamp(text: str, latest_year: int) -> str | None:
+    """The month as a UTC timestamp string ('2017-03-01T00:00:00Z'), or None if empty.
+
+    Such strings sort as the months do, and an export holds a few hundred distinct month
+    texts, so each is parsed and formatted once."""
+    month = parse_lc_month(text, latest_year)
+    return None if month is None else f"{month.isoformat()}T00:00:00Z"
 
 
 def loan_identity(id_text: str, url: str) -> str:
@@ -166,29 +175,16 @@ class LoanEventBuilder:
             (n, i) for i, n in enumerate(self.header) if n not in PERFORMANCE_FIELDS
         ]
         self._performance = [(n, i) for i, n in enumerate(self.header) if n in PERFORMANCE_FIELDS]
-        self._timestamps: dict[str, str | None] = {}
 
     def _value(self, values: Sequence[str], name: str) -> str:
         index = self._index.get(name)
         return values[index] if index is not None else ""
 
     def _timestamp(self, values: Sequence[str], name: str) -> str | None:
-        """The month as a UTC timestamp string ('2017-03-01T00:00:00Z'), or None if empty.
-
-        Such strings sort as the months do, and an export holds a few hundred distinct month
-        texts, so each is parsed and formatted once."""
-        text = self._value(values, name)
         try:
-            return self._timestamps[text]
-        except KeyError:
-            pass
-        try:
-            month = parse_lc_month(text, self.latest_year)
+            return month_timestamp(self._value(values, name), self.latest_year)
         except ValueError as exc:
             raise EventError(name, str(exc)) from None
-        timestamp = None if month is None else f"{month.isoformat()}T00:00:00Z"
-        self._timestamps[text] = timestamp
-        return timestamp
 
     def build(self, values: Sequence[str]) -> tuple[LoanEvent, LoanEvent]:
         loan_id = loan_identity(self._value(values, "id"), self._value(values, "url"))

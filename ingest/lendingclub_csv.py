@@ -118,7 +118,7 @@ class LendingClubCsv:
     def __iter__(self) -> Iterator[CsvRow | CsvReject]:
         width = len(self.header)
         for record in _logical_records(self._lines):
-            yield record if isinstance(record, CsvReject) else _split(*record, width)
+            yield _fields(record, width)
 
     def parts(self, size: int, share: int = 0, shares: int = 1) -> Iterator[CsvPart]:
         """The records in parts of `size`, but only parts `share`, `share + shares`, ...: so
@@ -133,11 +133,13 @@ class LendingClubCsv:
                 records.append(record)
             if read % size == 0:
                 if records:
-                    yield _split_part(index, records, read, self.bytes_read, width)
+                    yield CsvPart(
+                        index, [_fields(r, width) for r in records], read, self.bytes_read
+                    )
                     records = []
                 index += 1
         if records:  # the last part, short
-            yield _split_part(index, records, read, self.bytes_read, width)
+            yield CsvPart(index, [_fields(r, width) for r in records], read, self.bytes_read)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,11 +152,8 @@ class CsvPart:
     bytes_read: int
 
 
-def _split_part(
-    index: int, records: list[tuple[int, str] | CsvReject], read: int, bytes_read: int, width: int
-) -> CsvPart:
-    split = [r if isinstance(r, CsvReject) else _split(*r, width) for r in records]
-    return CsvPart(index, split, read, bytes_read)
+def _fields(record: tuple[int, str] | CsvReject, width: int) -> CsvRow | CsvReject:
+    return record if isinstance(record, CsvReject) else _split(*record, width)
 
 
 def _split(number: int, text: str, width: int) -> CsvRow | CsvReject:

@@ -207,7 +207,8 @@ def load_csv(
                 if parsed.batch:
                     landing = landing or warehouse.begin_landing()
                     landing.write(parsed.batch)
-                    if landing.received >= batch_rows * 2 and not parsed.rest_is_short(batch_rows):
+                    full = landing.received >= batch_rows * 2  # two records per row
+                    if full and not parsed.rest_is_short(batch_rows):
                         report.count(landing.commit())
                         landing = None
                 if progress is not None:

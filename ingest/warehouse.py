@@ -43,8 +43,8 @@ COPY_READ_BYTES = 1 << 24
 BULK_COMMIT_ROWS = 122_880
 # DuckDB files are created in storage format v1.2.0 (readable by DuckDB 1.2 and later; the
 # project and its Superset pin 1.5.5), the first that compresses long strings with ZSTD.
-DUCKDB_CONNECT_CONFIG = {"storage_compatibility_version": "v1.2.0"}
-ZSTD_STORAGE_VERSION = (1, 2, 0)
+ZSTD_STORAGE_VERSION = "v1.2.0"
+DUCKDB_CONNECT_CONFIG = {"storage_compatibility_version": ZSTD_STORAGE_VERSION}
 
 
 class WarehouseUnavailable(RuntimeError):
@@ -68,6 +68,11 @@ _TABLE_COLUMNS = {
     **{table: EVENT_COLUMNS for table in EVENT_TABLES.values()},
     "ingest_quarantine": QUARANTINE_COLUMNS,
 }
+
+
+def _version_tuple(tag: str) -> tuple[int, ...]:
+    """'v1.2.0' or 'v1.2.0+' as (1, 2, 0)."""
+    return tuple(int(part) for part in tag.strip("v+").split("."))
 
 
 def _utc_now() -> datetime:
@@ -352,7 +357,7 @@ class DuckDBWarehouse(_BaseWarehouse):
         the space of DuckDB's default (FSST) for half the CPU (200k loans: 213 -> 61 MB,
         about 25 -> 12 us per loan on one thread). An older file (made by another tool
         first) keeps FSST."""
-        zstd = self.storage_version() >= ZSTD_STORAGE_VERSION
+        zstd = self.storage_version() >= _version_tuple(ZSTD_STORAGE_VERSION)
         if not zstd:
             print(
                 f"note: {self.path} is in an older DuckDB storage format: payloads are stored "
@@ -371,7 +376,7 @@ class DuckDBWarehouse(_BaseWarehouse):
             "select tags['storage_version'] from duckdb_databases() "
             "where database_name = current_database()"
         ).fetchone()
-        return tuple(int(part) for part in tag.strip("v+").split("."))
+        return _version_tuple(tag)
 
     def _begin(self) -> None:
         self.con.begin()
