@@ -2,28 +2,55 @@
 
 Pure: bytes in, an event or a rejection out. The sink quarantines every rejection with the
 message's topic, partition and offset, so a person can act on the reason and nothing is lost.
+
+Guarantee: `decode_event` never raises, whatever the bytes (a Hypothesis test feeds it
+generated envelopes and payloads), and what it accepts the warehouse can store and dbt can
+read: identifiers are short ASCII, timestamps fall in a range every engine holds, and the
+payload is JSON Postgres and DuckDB take (no NUL, no number they would turn into infinity).
+The event's identity is derived from its content (`ingest.events.event_id`); the envelope's
+own `event_id` is checked for form only, so a corrected event re-sent under its old id is a
+new event, never a duplicate of the one it corrects.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
-from ingest.events import EVENT_TYPES, NUL_REASON, SCHEMA_VERSION, LoanEvent
+from ingest.events import (
+    EVENT_TYPES,
+    MAX_LOAN_ID_DIGITS,
+    NUL_REASON,
+    SCHEMA_VERSION,
+    LoanEvent,
+    canonical_payload,
+    event_id,
+    valid_loan_id,
+)
+
+# Envelope text fields longer than this are refused: they are identifiers and labels, and
+# an index on one (Postgres btree entries stop at about 2.7 KB) must never fail a write.
+MAX_ENVELOPE_TEXT = 512
+# Timestamps outside these years are refused: every engine here stores them, and Python's
+# datetime can convert them to UTC without overflowing (year 1 with a +01:00 offset cannot).
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+# A JSON escape for NUL preceded by an even number of backslashes (so `\\u0000`, an
+# escaped backslash followed by 'u0000', is text, not a NUL).
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+# Integers too wide for 64 bits, which orjson reads as floats: the payload is then read with
+# the standard library, which keeps them exact.
+_WIDE_INTEGER = re.compile(rb"[0-9]{19}")
 
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
     field: str | None
     reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class DecodedEvent:
-    event: LoanEvent
-    payload_json: str
 
 
 def _text_field(envelope: dict, name: str) -> str | Rejection:
@@ -34,11 +61,58 @@ def _text_field(envelope: dict, name: str) -> str | Rejection:
         return Rejection(
             name, f"envelope field {name!r} must be a non-empty string, got {value!r:.60}"
         )
+    if len(value) > MAX_ENVELOPE_TEXT:
+        return Rejection(
+            name,
+            f"envelope field {name!r} is {len(value):,} characters long, over the "
+            f"{MAX_ENVELOPE_TEXT} allowed",
+        )
     return value
 
 
-def decode_event(raw: bytes | None, expected_type: str, max_bytes: int) -> DecodedEvent | Rejection:
-    """`expected_type` is the event type the message's topic carries."""
+def _utc_timestamp(text: str) -> str | Rejection:
+    """ISO-8601 text as the UTC form events carry: 'YYYY-MM-DDTHH:MM:SS[.ffffff]Z'."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return Rejection("occurred_at", f"occurred_at {text!r:.60} is not an ISO-8601 timestamp")
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        return Rejection(
+            "occurred_at",
+            f"occurred_at {text!r:.60} is outside the years {EARLIEST_YEAR}-{LATEST_YEAR}",
+        )
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat() + "Z"
+
+
+def _parse(raw: bytes) -> tuple[Any, bool]:
+    """The message as Python values, and whether the standard library read it (integers
+    wider than 64 bits, which orjson would have turned into floats, kept exact)."""
+    envelope = orjson.loads(raw)
+    if isinstance(envelope, dict) and _WIDE_INTEGER.search(raw):
+        return json.loads(raw), True
+    return envelope, False
+
+
+def _payload_texts(payload: dict[str, Any], wide_integers: bool) -> tuple[str, bytes]:
+    """(the payload as stored: its keys in the order received, the canonical form)."""
+    if not wide_integers:
+        return orjson.dumps(payload).decode(), canonical_payload(payload)
+    stored = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    canonical = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return stored, canonical.encode()
+
+
+def decode_event(raw: bytes | None, expected_type: str, max_bytes: int) -> LoanEvent | Rejection:
+    """`expected_type` is the event type the message's topic carries. Never raises."""
+    try:
+        return _decode(raw, expected_type, max_bytes)
+    except Exception as exc:  # a case the checks below do not foresee: held, never fatal
+        return Rejection(None, f"could not be decoded ({type(exc).__name__}: {exc!s:.200})")
+
+
+def _decode(raw: bytes | None, expected_type: str, max_bytes: int) -> LoanEvent | Rejection:
     if not raw:
         return Rejection(None, "empty message: no value (a tombstone or an empty produce)")
     if len(raw) > max_bytes:
@@ -48,12 +122,12 @@ def decode_event(raw: bytes | None, expected_type: str, max_bytes: int) -> Decod
             "(INGEST_MAX_EVENT_BYTES)",
         )
     try:
-        envelope = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        return Rejection(None, f"not JSON: {exc}")
+        envelope, wide_integers = _parse(raw)
+    except (orjson.JSONDecodeError, ValueError, RecursionError) as exc:
+        return Rejection(None, f"not JSON: {exc!s:.200}")
     if not isinstance(envelope, dict):
         return Rejection(None, f"JSON {type(envelope).__name__}, not an object with an envelope")
-    if b"\\u0000" in raw:  # JSON can only carry a NUL escaped
+    if _NUL_ESCAPE.search(raw):  # JSON can only carry a NUL escaped
         return Rejection(None, NUL_REASON)
 
     fields: dict[str, str] = {}
@@ -82,21 +156,24 @@ def decode_event(raw: bytes | None, expected_type: str, max_bytes: int) -> Decod
             "schema_version",
             f"unsupported schema_version {version} (this service reads {SCHEMA_VERSION})",
         )
-    try:
-        occurred_at = datetime.fromisoformat(fields["occurred_at"])
-    except ValueError:
+    occurred_at = _utc_timestamp(fields["occurred_at"])
+    if isinstance(occurred_at, Rejection):
+        return occurred_at
+    loan_id = fields["loan_id"]
+    if not valid_loan_id(loan_id):
         return Rejection(
-            "occurred_at", f"occurred_at {fields['occurred_at']!r:.60} is not an ISO-8601 timestamp"
+            "loan_id",
+            f"loan_id {loan_id!r:.60} is not a numeric loan id (1 to {MAX_LOAN_ID_DIGITS} "
+            "ASCII digits)",
         )
-    if not fields["loan_id"].isdigit():
-        return Rejection("loan_id", f"loan_id {fields['loan_id']!r:.60} is not a numeric loan id")
     payload = envelope.get("payload")
     if not isinstance(payload, dict):
         return Rejection("payload", f"payload must be a JSON object, got {type(payload).__name__}")
-    if occurred_at.tzinfo is not None:  # the raw column is a UTC timestamp without zone
-        occurred_at = occurred_at.astimezone(UTC).replace(tzinfo=None)
-    event = LoanEvent(
-        fields["event_id"], event_type, version, occurred_at.isoformat(sep=" "), fields["source"],
-        fields["loan_id"], payload,
+    try:
+        stored, canonical = _payload_texts(payload, wide_integers)
+    except (TypeError, ValueError, RecursionError) as exc:
+        return Rejection("payload", f"payload cannot be stored as JSON: {exc!s:.200}")
+    return LoanEvent(
+        event_id(event_type, loan_id, occurred_at, canonical), event_type, version,
+        occurred_at, fields["source"], loan_id, payload, stored,
     )  # fmt: skip
-    return DecodedEvent(event, orjson.dumps(payload).decode())

@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -54,8 +53,6 @@ NUL_REASON = (
 # The performance event's as-of date: the latest of these that the row has.
 AS_OF_FIELDS = ("last_pymnt_d", "last_credit_pull_d")
 
-_EVENT_NAMESPACE = uuid.UUID("6f1c8a52-3c1e-4a8e-9a57-2c1d0f6b9e10")
-_NAMESPACE_SHA1 = hashlib.sha1(_EVENT_NAMESPACE.bytes)
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -108,31 +105,65 @@ def month_timestamp(text: str, latest_year: int) -> str | None:
     return None if month is None else f"{month.isoformat()}T00:00:00Z"
 
 
+# A loan id is a whole number that fits dbt's bigint loan_id with room to spare.
+MAX_LOAN_ID_DIGITS = 18
+
+
+def valid_loan_id(text: str) -> bool:
+    """ASCII digits only (str.isdigit also takes full-width and superscript digits, which
+    no warehouse casts to a number), at most MAX_LOAN_ID_DIGITS of them."""
+    return 0 < len(text) <= MAX_LOAN_ID_DIGITS and text.isascii() and text.isdigit()
+
+
 def loan_identity(id_text: str, url: str) -> str:
     """The loan id: the `id` column, else the loan_id in `url`; EventError if neither."""
     loan_id = id_text.strip()
     if loan_id:
-        if not loan_id.isdigit():
-            raise EventError("id", f"{loan_id[:40]!r} is not a numeric loan id")
+        if not valid_loan_id(loan_id):
+            raise EventError(
+                "id",
+                f"{loan_id[:40]!r} is not a numeric loan id (1 to {MAX_LOAN_ID_DIGITS} "
+                "ASCII digits)",
+            )
         return loan_id
     found = _LOAN_ID_IN_URL.search(url)
-    if found:
+    if found and valid_loan_id(found.group(1)):
         return found.group(1)
     raise EventError("id", "empty, and 'url' has no loan_id to fall back on")
 
 
-def event_id(event_type: str, loan_id: str, occurred_at: str) -> str:
-    """A UUIDv5 of the event's identity: replaying an export gives the same ids.
+def canonical_payload(payload: dict[str, Any]) -> bytes:
+    """The payload as JSON with its keys sorted: the same for the same values whatever order
+    they arrived in (a file's column order, a producer's key order). May raise TypeError
+    (nested too deep, a value orjson cannot write)."""
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
 
-    Same value as uuid.uuid5, built from the SHA-1 hex digest directly because the loader
-    makes two per row and uuid5's object overhead was a tenth of the load time: the version
-    digit is 5, and the variant keeps the low two bits of its hex digit under 10xx.
-    """
-    h = _NAMESPACE_SHA1.copy()
-    h.update(f"{event_type}|{loan_id}|{occurred_at}".encode())
-    d = h.hexdigest()
+
+def event_id(event_type: str, loan_id: str, occurred_at: str, canonical: bytes) -> str:
+    """The event's identity, derived from its content: a UUIDv8 (RFC 9562) of the SHA-256 of
+    the type, loan id, `occurred_at` (UTC, 'YYYY-MM-DDTHH:MM:SS[.ffffff]Z') and the
+    canonical payload. The same fact gets the same id however often and from wherever it
+    arrives (a re-sent message, a re-loaded or re-downloaded file, a replay after the
+    broker was recreated), and two different facts never share one: a status change within
+    a month, or a corrected event re-sent under the producer's old id, is a new event.
+
+    Built from the hex digest directly: the loader makes two per row, and uuid's object
+    overhead was a tenth of the load time. SHA-256 costs what SHA-1 does here (2.6 against
+    2.4 us for a 2.7 KB payload, with the CPU's SHA extensions)."""
+    digest = hashlib.sha256(f"{event_type}|{loan_id}|{occurred_at}|".encode())
+    digest.update(canonical)
+    return _uuid8(digest.hexdigest())
+
+
+def record_id(raw: bytes) -> str:
+    """A quarantined record's identity: a UUIDv8 of the SHA-256 of its bytes as they arrived."""
+    return _uuid8(hashlib.sha256(raw).hexdigest())
+
+
+def _uuid8(d: str) -> str:
+    """A SHA-256 hex digest as a UUIDv8: version digit 8, variant bits 10."""
     variant = "89ab"[int(d[16], 16) & 3]
-    return f"{d[:8]}-{d[8:12]}-5{d[13:16]}-{variant}{d[17:20]}-{d[20:32]}"
+    return f"{d[:8]}-{d[8:12]}-8{d[13:16]}-{variant}{d[17:20]}-{d[20:32]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,10 +171,22 @@ class LoanEvent:
     event_id: str
     event_type: str
     schema_version: int
-    occurred_at: str
+    occurred_at: str  # UTC, 'YYYY-MM-DDTHH:MM:SS[.ffffff]Z'
     source: str
     loan_id: str
     payload: dict[str, Any]
+    payload_json: str  # as it lands in the raw tables
+
+    @classmethod
+    def create(
+        cls, event_type: str, loan_id: str, occurred_at: str, source: str, payload: dict[str, Any]
+    ) -> LoanEvent:
+        """An event of ours: its payload stored in canonical form, its id from its content."""
+        canonical = canonical_payload(payload)
+        return cls(
+            event_id(event_type, loan_id, occurred_at, canonical), event_type, SCHEMA_VERSION,
+            occurred_at, source, loan_id, payload, canonical.decode(),
+        )  # fmt: skip
 
     def to_json(self) -> bytes:
         return orjson.dumps(
@@ -154,7 +197,7 @@ class LoanEvent:
                 "occurred_at": self.occurred_at,
                 "source": self.source,
                 "loan_id": self.loan_id,
-                "payload": self.payload,
+                "payload": orjson.Fragment(self.payload_json),
             }
         )
 
@@ -201,12 +244,6 @@ class LoanEventBuilder:
         performance["id"] = loan_id
         performance["as_of_d"] = as_of_at[:10]
         return (
-            LoanEvent(
-                event_id(APPLICATION, loan_id, issued_at), APPLICATION, SCHEMA_VERSION,
-                issued_at, self.source, loan_id, application,
-            ),
-            LoanEvent(
-                event_id(PERFORMANCE, loan_id, as_of_at), PERFORMANCE, SCHEMA_VERSION,
-                as_of_at, self.source, loan_id, performance,
-            ),
-        )  # fmt: skip
+            LoanEvent.create(APPLICATION, loan_id, issued_at, self.source, application),
+            LoanEvent.create(PERFORMANCE, loan_id, as_of_at, self.source, performance),
+        )

@@ -14,8 +14,6 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
-from orjson import dumps
-
 from ingest.events import EventError, LoanEventBuilder
 from ingest.lendingclub_csv import CsvReject, CsvRow, LendingClubCsv
 from ingest.progress import ProgressReporter
@@ -233,5 +231,5 @@ def _add_row(
     except EventError as exc:
         batch.add_quarantine(record.raw.encode(), f"line {record.line}: {exc}", position, exc.field)
         return
-    batch.add_event(application, position, dumps(application.payload).decode())
-    batch.add_event(performance, position, dumps(performance.payload).decode())
+    batch.add_event(application, position)
+    batch.add_event(performance, position)

@@ -59,7 +59,7 @@ def reprocess_quarantine(warehouse: Warehouse, settings: Settings) -> ReprocessR
             rejected += 1
             continue
         position = SourcePosition("kafka", topic, partition, offset)
-        batch.add_event(decoded.event, position, decoded.payload_json)
+        batch.add_event(decoded, position)
     landed = 0
     if batch:
         result = warehouse.land(batch)

@@ -1,8 +1,19 @@
-"""The raw layer's tables: what arrived, where it came from, when it landed.
+"""The raw layer's tables: what arrived, where it came from, in which landing.
 
-The primary key of every table is the event's source coordinates (file and line, or topic,
-partition and offset), so landing the same record twice is a no-op: that makes batch loads
-re-runnable and the streaming service exactly-once. Cleaning happens later, in dbt.
+The idempotency key of a landed row is where it came from plus what it is: the source
+coordinates (file and line, or topic, partition and offset) and the record's content-derived
+id (`event_id`, or `record_id` for a quarantined record). So landing the same record from the
+same place again is a no-op (batch loads re-run, a checkpoint replayed after a crash: the
+streaming service is exactly-once), while a different record at coordinates already used (a
+re-downloaded file whose line 7 now holds another state, a topic recreated and its offsets
+started over) lands as the new fact it is. The same fact landed from two places is two raw
+rows of one event id: staging keeps one.
+
+Every landing is one transaction and one `ingest_batches` row. Its `landing_seq` (taken when
+it begins, stamped on its rows) orders landings; its `commit_seq` (taken as it commits, in
+commit order: Postgres serialises that step with an advisory lock) is what dbt's incremental
+staging reads by, so no host's clock decides what is staged, and a landing that commits late
+is still picked up. Cleaning happens later, in dbt.
 """
 
 from __future__ import annotations
@@ -10,18 +21,31 @@ from __future__ import annotations
 RAW_SCHEMA = "raw"
 EVENT_TABLES = {"loan.application": "loan_applications", "loan.performance": "loan_performance"}
 SOURCE_KEY = ("source_kind", "source_name", "source_partition", "source_offset")
+QUARANTINE_TABLE = "ingest_quarantine"
+# Each raw table's record identity, the last column of its primary key.
+IDENTITY_COLUMNS = {
+    **dict.fromkeys(EVENT_TABLES.values(), "event_id"),
+    QUARANTINE_TABLE: "record_id",
+}
+TABLE_KEYS = {table: (*SOURCE_KEY, identity) for table, identity in IDENTITY_COLUMNS.items()}
+# Set per landing on every row it writes.
+LANDING_COLUMNS = ("batch_id", "landing_seq", "landed_at")
 
-# Columns the writer fills from each record; batch_id and landed_at are set per batch.
+# Columns the writer fills from each record.
 EVENT_COLUMNS = (
     "event_id", "event_type", "schema_version", "occurred_at", "source", "loan_id", "payload",
     *SOURCE_KEY,
 )  # fmt: skip
-QUARANTINE_COLUMNS = ("raw_record", "error_field", "reason", *SOURCE_KEY)
+QUARANTINE_COLUMNS = ("record_id", "raw_record", "error_field", "reason", *SOURCE_KEY)
 BATCH_COLUMNS = (
-    "batch_id", "source_kind", "source_names", "offset_ranges", "records_received",
-    "applications_landed", "performance_landed", "quarantined", "duplicates_skipped",
-    "write_ms", "lag_at_commit", "started_at", "committed_at",
+    "batch_id", "landing_seq", "commit_seq", "source_kind", "source_names", "offset_ranges",
+    "records_received", "applications_landed", "performance_landed", "quarantined",
+    "duplicates_skipped", "reused_positions", "write_ms", "lag_at_commit", "started_at",
+    "committed_at",
 )  # fmt: skip
+# Sequences the warehouse assigns: one number per landing as it begins, one as it commits.
+LANDING_SEQUENCE = f"{RAW_SCHEMA}.landing_seq"
+COMMIT_SEQUENCE = f"{RAW_SCHEMA}.commit_seq"
 
 _EVENT_TABLE_DDL = """
 create table if not exists {schema}.{table} (
@@ -37,12 +61,14 @@ create table if not exists {schema}.{table} (
     source_partition integer not null,
     source_offset bigint not null,
     batch_id text not null,
+    landing_seq bigint not null,
     landed_at timestamp not null,
-    primary key (source_kind, source_name, source_partition, source_offset)
+    primary key (source_kind, source_name, source_partition, source_offset, event_id)
 )"""
 
 _QUARANTINE_DDL = """
 create table if not exists {schema}.ingest_quarantine (
+    record_id text not null,
     raw_record {bytes_type} not null,
     error_field text,
     reason text not null,
@@ -51,13 +77,16 @@ create table if not exists {schema}.ingest_quarantine (
     source_partition integer not null,
     source_offset bigint not null,
     batch_id text not null,
+    landing_seq bigint not null,
     landed_at timestamp not null,
-    primary key (source_kind, source_name, source_partition, source_offset)
+    primary key (source_kind, source_name, source_partition, source_offset, record_id)
 )"""
 
 _BATCHES_DDL = """
 create table if not exists {schema}.ingest_batches (
     batch_id text primary key,
+    landing_seq bigint not null,
+    commit_seq bigint not null unique,
     source_kind text not null,
     source_names text not null,
     offset_ranges text not null,
@@ -66,6 +95,7 @@ create table if not exists {schema}.ingest_batches (
     performance_landed integer not null,
     quarantined integer not null,
     duplicates_skipped integer not null,
+    reused_positions integer not null,
     write_ms double precision not null,
     lag_at_commit bigint,
     started_at timestamp not null,
@@ -76,27 +106,31 @@ create table if not exists {schema}.ingest_batches (
 def raw_ddl(
     json_type: str,
     bytes_type: str,
-    index_landed_at: bool = False,
+    index_batches: bool = False,
     payload_compression: str | None = None,
 ) -> list[str]:
     """Idempotent DDL for the raw schema, with the adapter's JSON and binary type names.
 
-    dbt's incremental staging reads the rows landed since its last run; Postgres needs an
-    index on landed_at to find them without scanning every payload (DuckDB's zone maps do
-    that by themselves, and its indexes would slow the loads). `payload_compression` names
-    a DuckDB compression method for the payload columns.
+    dbt's incremental staging reads the rows of the landings committed since its last run;
+    Postgres needs an index on batch_id to find them without scanning every payload (DuckDB
+    skips row groups by their landing_seq zone maps by itself, and its indexes would slow
+    the loads). `payload_compression` names a DuckDB compression method for the payloads.
     """
     compression = f" using compression {payload_compression}" if payload_compression else ""
-    statements = [f"create schema if not exists {RAW_SCHEMA}"]
+    statements = [
+        f"create schema if not exists {RAW_SCHEMA}",
+        f"create sequence if not exists {LANDING_SEQUENCE}",
+        f"create sequence if not exists {COMMIT_SEQUENCE}",
+    ]
     for table in EVENT_TABLES.values():
         statements.append(
             _EVENT_TABLE_DDL.format(
                 schema=RAW_SCHEMA, table=table, json_type=json_type, payload_compression=compression
             )
         )
-        if index_landed_at:
+        if index_batches:
             statements.append(
-                f"create index if not exists {table}_landed_at on {RAW_SCHEMA}.{table} (landed_at)"
+                f"create index if not exists {table}_batch_id on {RAW_SCHEMA}.{table} (batch_id)"
             )
     statements.append(_QUARANTINE_DDL.format(schema=RAW_SCHEMA, bytes_type=bytes_type))
     statements.append(_BATCHES_DDL.format(schema=RAW_SCHEMA))

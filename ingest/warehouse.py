@@ -22,14 +22,20 @@ import orjson
 import pyarrow as pa
 
 from ingest.copy_stream import COPY_OPTIONS, CopyStream
-from ingest.events import LoanEvent
+from ingest.events import LoanEvent, record_id
 from ingest.raw_tables import (
     BATCH_COLUMNS,
+    COMMIT_SEQUENCE,
     EVENT_COLUMNS,
     EVENT_TABLES,
+    IDENTITY_COLUMNS,
+    LANDING_COLUMNS,
+    LANDING_SEQUENCE,
     QUARANTINE_COLUMNS,
+    QUARANTINE_TABLE,
     RAW_SCHEMA,
     SOURCE_KEY,
+    TABLE_KEYS,
     raw_ddl,
 )
 from ingest.settings import Settings
@@ -62,12 +68,27 @@ class SourcePosition:
 # The columns holding whole records (JSON payloads, quarantined raw bytes).
 LZ4_COLUMNS = (
     *((table, "payload") for table in EVENT_TABLES.values()),
-    ("ingest_quarantine", "raw_record"),
+    (QUARANTINE_TABLE, "raw_record"),
 )
 _TABLE_COLUMNS = {
     **{table: EVENT_COLUMNS for table in EVENT_TABLES.values()},
-    "ingest_quarantine": QUARANTINE_COLUMNS,
+    QUARANTINE_TABLE: QUARANTINE_COLUMNS,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class LandingStamp:
+    """What a landing stamps on every row it writes (LANDING_COLUMNS)."""
+
+    batch_id: str
+    landing_seq: int
+    landed_at: datetime  # the ingest host's clock: for people; nothing is decided by it
+
+
+@dataclass(frozen=True, slots=True)
+class PartWritten:
+    inserted: dict[str, int]  # new rows per table
+    reused_positions: int  # rows at source coordinates that held another record before
 
 
 def _version_tuple(tag: str) -> tuple[int, ...]:
@@ -151,8 +172,7 @@ class Batch:
         self.size += 1
         self.ranges.track(position)
 
-    def add_event(self, event: LoanEvent, position: SourcePosition, payload_json: str) -> None:
-        """Add an event; `payload_json` is the payload as received (or as serialised once)."""
+    def add_event(self, event: LoanEvent, position: SourcePosition) -> None:
         table = self.tables[EVENT_TABLES[event.event_type]]
         table["event_id"].append(event.event_id)
         table["event_type"].append(event.event_type)
@@ -160,7 +180,7 @@ class Batch:
         table["occurred_at"].append(event.occurred_at)
         table["source"].append(event.source)
         table["loan_id"].append(event.loan_id)
-        table["payload"].append(payload_json)
+        table["payload"].append(event.payload_json)
         table["source_kind"].append(position.kind)
         table["source_name"].append(position.name)
         table["source_partition"].append(position.partition)
@@ -182,7 +202,8 @@ class Batch:
     def add_quarantine(
         self, raw: bytes, reason: str, position: SourcePosition, error_field: str | None = None
     ) -> None:
-        table = self.tables["ingest_quarantine"]
+        table = self.tables[QUARANTINE_TABLE]
+        table["record_id"].append(record_id(raw))
         table["raw_record"].append(raw)
         table["error_field"].append(error_field)
         table["reason"].append(reason)
@@ -201,6 +222,9 @@ class BatchResult:
     quarantined: int
     duplicates: int
     write_seconds: float
+    # Records at coordinates that held a different record before: a changed file under a
+    # name already loaded, or a partition whose offsets started over.
+    reused_positions: int = 0
 
 
 class Warehouse(Protocol):
@@ -224,15 +248,17 @@ class Landing:
     def __init__(self, warehouse: _BaseWarehouse) -> None:
         self._warehouse = warehouse
         self.batch_id = uuid.uuid4().hex
-        self.landed_at = _utc_now()
-        self.started_at = self.landed_at
+        self.started_at = _utc_now()
         self.ranges = SourceRanges()
         self.inserted = dict.fromkeys(_TABLE_COLUMNS, 0)
+        self.reused_positions = 0
         self.received = 0
         self.write_seconds = 0.0
         self._open = False
         with warehouse._rolled_back_on_error():
             warehouse._begin()
+            landing_seq = warehouse._next_value(LANDING_SEQUENCE)
+        self.stamp = LandingStamp(self.batch_id, landing_seq, self.started_at)
         self._open = True
 
     def _check_open(self) -> None:
@@ -244,10 +270,11 @@ class Landing:
         started = time.perf_counter()
         self._open = False  # until the part is in
         with self._warehouse._rolled_back_on_error():
-            inserted = self._warehouse._insert_tables(part, self.batch_id, self.landed_at)
+            written = self._warehouse._insert_tables(part, self.stamp)
         self._open = True
-        for table, count in inserted.items():
+        for table, count in written.inserted.items():
             self.inserted[table] += count
+        self.reused_positions += written.reused_positions
         self.received += len(part)
         self.ranges.merge(part.ranges)
         self.started_at = min(self.started_at, part.started_at or self.started_at)
@@ -259,19 +286,24 @@ class Landing:
         self._open = False
         apps = self.inserted["loan_applications"]
         perf = self.inserted["loan_performance"]
-        quarantined = self.inserted["ingest_quarantine"]
+        quarantined = self.inserted[QUARANTINE_TABLE]
         duplicates = self.received - apps - perf - quarantined
         kinds, names, ranges = self.ranges.audit()
         with self._warehouse._rolled_back_on_error():
+            commit_seq = self._warehouse._commit_sequence_number()
             self._warehouse._insert_audit(
                 (
-                    self.batch_id, kinds, names, ranges, self.received, apps, perf,
-                    quarantined, duplicates, round(self.write_seconds * 1000, 3),
-                    lag_at_commit, self.started_at, _utc_now(),
+                    self.batch_id, self.stamp.landing_seq, commit_seq, kinds, names, ranges,
+                    self.received, apps, perf, quarantined, duplicates, self.reused_positions,
+                    round(self.write_seconds * 1000, 3), lag_at_commit, self.started_at,
+                    _utc_now(),
                 )
             )  # fmt: skip
             self._warehouse._commit()
-        return BatchResult(self.batch_id, apps, perf, quarantined, duplicates, self.write_seconds)
+        return BatchResult(
+            self.batch_id, apps, perf, quarantined, duplicates, self.write_seconds,
+            self.reused_positions,
+        )  # fmt: skip
 
     def abort(self) -> None:
         """Roll back whatever was written (a no-op once committed or rolled back)."""
@@ -285,8 +317,15 @@ class _BaseWarehouse:
 
     name = "base"
 
-    def _insert_tables(self, batch: Batch, batch_id: str, now: datetime) -> dict[str, int]:
+    def _insert_tables(self, batch: Batch, stamp: LandingStamp) -> PartWritten:
         raise NotImplementedError
+
+    def _next_value(self, sequence: str) -> int:
+        raise NotImplementedError
+
+    def _commit_sequence_number(self) -> int:
+        """The landing's place in commit order, taken as the last step before its commit."""
+        return self._next_value(COMMIT_SEQUENCE)
 
     def _insert_audit(self, row: tuple[Any, ...]) -> None:
         raise NotImplementedError
@@ -390,7 +429,10 @@ class DuckDBWarehouse(_BaseWarehouse):
         with suppress(duckdb.TransactionException):  # a failed commit has rolled back already
             self.con.rollback()
 
-    def _insert_tables(self, batch: Batch, batch_id: str, now: datetime) -> dict[str, int]:
+    def _next_value(self, sequence: str) -> int:
+        return self.con.execute(f"select nextval('{sequence}')").fetchone()[0]
+
+    def _insert_tables(self, batch: Batch, stamp: LandingStamp) -> PartWritten:
         """A plain insert when the part cannot conflict (none of its source ranges has landed,
         this transaction's earlier parts included, and no record is in it twice: the usual
         case), else one that skips what landed already. DuckDB has no savepoints to retry
@@ -398,26 +440,30 @@ class DuckDBWarehouse(_BaseWarehouse):
         us of CPU per loan without it)."""
         landed = self.con.execute(*batch.ranges.landed_probe("?")).fetchone()[0]
         inserted: dict[str, int] = {}
+        reused = 0
         for table, columns in batch.tables.items():
             if not next(iter(columns.values())):
                 inserted[table] = 0
                 continue
             self.con.register("incoming", pa.table(columns))
-            plain = not landed and self._incoming_keys_unique()
+            if landed:
+                reused += self.con.execute(_reused_positions_sql(table, "incoming")).fetchone()[0]
+            plain = not landed and self._incoming_keys_unique(table)
             names = ", ".join(columns)
             cursor = self.con.execute(
-                f"insert into {RAW_SCHEMA}.{table} ({names}, batch_id, landed_at) "
-                f"select {names}, ?, ? from incoming{'' if plain else ' on conflict do nothing'}",
-                [batch_id, now],
+                f"insert into {RAW_SCHEMA}.{table} ({names}, {', '.join(LANDING_COLUMNS)}) "
+                f"select {names}, ?, ?, ? from incoming"
+                f"{'' if plain else ' on conflict do nothing'}",
+                [stamp.batch_id, stamp.landing_seq, stamp.landed_at],
             )
             inserted[table] = cursor.fetchone()[0]
             self.con.unregister("incoming")
-        return inserted
+        return PartWritten(inserted, reused)
 
-    def _incoming_keys_unique(self) -> bool:
+    def _incoming_keys_unique(self, table: str) -> bool:
         (unique,) = self.con.execute(
-            f"select count(*) = (select count(*) from (select distinct {', '.join(SOURCE_KEY)} "
-            "from incoming)) from incoming"
+            "select count(*) = (select count(*) from (select distinct "
+            f"{', '.join(TABLE_KEYS[table])} from incoming)) from incoming"
         ).fetchone()
         return unique
 
@@ -461,7 +507,7 @@ class PostgresWarehouse(_BaseWarehouse):
         """
         with self.con.cursor() as cur:
             cur.execute("select pg_advisory_xact_lock(hashtext('credit-risk-ews raw ddl'))")
-            for statement in raw_ddl(json_type="json", bytes_type="bytea", index_landed_at=True):
+            for statement in raw_ddl(json_type="json", bytes_type="bytea", index_batches=True):
                 cur.execute(statement)
             self._compress_large_columns_with_lz4(cur)
         self.con.commit()
@@ -494,7 +540,7 @@ class PostgresWarehouse(_BaseWarehouse):
     def _begin(self) -> None:
         if not self._staging_ready:
             with self.con.cursor() as cur:
-                for table in (*EVENT_TABLES.values(), "ingest_quarantine"):
+                for table in _TABLE_COLUMNS:
                     names = ", ".join(_TABLE_COLUMNS[table])
                     cur.execute(
                         f"create temporary table if not exists incoming_{table} "
@@ -521,7 +567,22 @@ class PostgresWarehouse(_BaseWarehouse):
         except psycopg2.Error:
             self._staging_ready = False
 
-    def _insert_tables(self, batch: Batch, batch_id: str, now: datetime) -> dict[str, int]:
+    def _next_value(self, sequence: str) -> int:
+        with self.con.cursor() as cur:
+            cur.execute("select nextval(%s)", (sequence,))
+            return cur.fetchone()[0]
+
+    def _commit_sequence_number(self) -> int:
+        """Concurrent landings take their commit number one at a time, each holding a lock
+        until its commit is visible: so commit numbers are handed out in commit order, and
+        dbt, reading every landing numbered above its watermark, never passes one that was
+        still to commit (a number taken before a commit without the lock could be overtaken
+        by a landing that commits first)."""
+        with self.con.cursor() as cur:
+            cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (COMMIT_SEQUENCE,))
+        return super()._commit_sequence_number()
+
+    def _insert_tables(self, batch: Batch, stamp: LandingStamp) -> PartWritten:
         """COPY straight into the raw tables when none of the batch's source ranges has
         landed yet (the usual case); otherwise, or when a concurrent writer lands the same
         records first, through staging tables with ON CONFLICT DO NOTHING."""
@@ -537,40 +598,49 @@ class PostgresWarehouse(_BaseWarehouse):
                 cur.execute("savepoint direct_copy")
                 try:
                     for table, columns in tables.items():
-                        inserted[table] = self._copy_direct(cur, table, columns, batch_id, now)
+                        inserted[table] = self._copy_direct(cur, table, columns, stamp)
                     cur.execute("release savepoint direct_copy")
-                    return inserted
+                    return PartWritten(inserted, 0)
                 except psycopg2.errors.UniqueViolation:
                     cur.execute("rollback to savepoint direct_copy")
+            reused = 0
             for table, columns in tables.items():
-                inserted[table] = self._copy_via_staging(cur, table, columns, batch_id, now)
-        return inserted
+                inserted[table], table_reused = self._copy_via_staging(cur, table, columns, stamp)
+                reused += table_reused
+        return PartWritten(inserted, reused)
 
     @staticmethod
     def _copy_direct(
-        cur: Any, table: str, columns: dict[str, list[Any]], batch_id: str, now: datetime
+        cur: Any, table: str, columns: dict[str, list[Any]], stamp: LandingStamp
     ) -> int:
-        values = _copy_values(table, columns)
+        values = _copy_values(columns)
         rows = len(values[0])
-        values += [[batch_id] * rows, [now.isoformat(sep=" ")] * rows]
-        names = ", ".join([*columns, "batch_id", "landed_at"])
+        values += [
+            [stamp.batch_id] * rows,
+            [str(stamp.landing_seq)] * rows,
+            [stamp.landed_at.isoformat(sep=" ")] * rows,
+        ]
+        names = ", ".join([*columns, *LANDING_COLUMNS])
         _copy_in(cur, f"{RAW_SCHEMA}.{table}", names, values)
         return rows
 
     @staticmethod
     def _copy_via_staging(
-        cur: Any, table: str, columns: dict[str, list[Any]], batch_id: str, now: datetime
-    ) -> int:
+        cur: Any, table: str, columns: dict[str, list[Any]], stamp: LandingStamp
+    ) -> tuple[int, int]:
+        """(rows inserted, rows at coordinates that held another record)."""
         names = ", ".join(columns)
-        _copy_in(cur, f"incoming_{table}", names, _copy_values(table, columns))
+        _copy_in(cur, f"incoming_{table}", names, _copy_values(columns))
+        cur.execute(_reused_positions_sql(table, f"incoming_{table}"))
+        reused = cur.fetchone()[0]
         cur.execute(
-            f"insert into {RAW_SCHEMA}.{table} ({names}, batch_id, landed_at) "
-            f"select {names}, %s, %s from incoming_{table} on conflict do nothing",
-            (batch_id, now),
+            f"insert into {RAW_SCHEMA}.{table} ({names}, {', '.join(LANDING_COLUMNS)}) "
+            f"select {names}, %s, %s, %s from incoming_{table} on conflict do nothing",
+            (stamp.batch_id, stamp.landing_seq, stamp.landed_at),
         )
         inserted = cur.rowcount
         cur.execute(f"truncate incoming_{table}")  # the landing's next part may come this way
-        return inserted
+        return inserted, reused
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         with self.con.cursor() as cur:
@@ -592,11 +662,24 @@ class PostgresWarehouse(_BaseWarehouse):
             self.con.close()
 
 
-def _copy_values(table: str, columns: dict[str, list[Any]]) -> list[list[Any]]:
-    values = list(columns.values())
-    if table == "ingest_quarantine":  # raw bytes as bytea's hex input
-        values[0] = ["\\x" + raw.hex() for raw in values[0]]
-    return values
+def _copy_values(columns: dict[str, list[Any]]) -> list[list[Any]]:
+    return [
+        ["\\x" + raw.hex() for raw in values] if name == "raw_record" else values  # bytea hex
+        for name, values in columns.items()
+    ]
+
+
+def _reused_positions_sql(table: str, incoming: str) -> str:
+    """How many incoming records are new at source coordinates where another record landed
+    before (a duplicate of a landed record is not counted)."""
+    same_place = " and ".join(f"landed.{c} = incoming.{c}" for c in SOURCE_KEY)
+    identity = IDENTITY_COLUMNS[table]
+    landed = f"select 1 from {RAW_SCHEMA}.{table} as landed where {same_place}"
+    return (
+        f"select count(*) from {incoming} as incoming "
+        f"where exists ({landed} and landed.{identity} <> incoming.{identity}) "
+        f"and not exists ({landed} and landed.{identity} = incoming.{identity})"
+    )
 
 
 def _copy_in(cur: Any, target: str, names: str, values: list[list[Any]]) -> None:

@@ -120,7 +120,7 @@ class WarehouseSink(BaseSink):
             )
             self._rejected[topic] += 1
         else:
-            self._part.add_event(decoded.event, position, decoded.payload_json)
+            self._part.add_event(decoded, position)
             self._received[topic] += 1
         self._last_offsets[(topic, partition)] = offset
         if len(self._part) >= PART_MESSAGES:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orjson import dumps
-
 from ingest.events import LoanEventBuilder
 from ingest.loader import load_csv
 from ingest.warehouse import Batch, SourcePosition, Warehouse
@@ -20,13 +18,13 @@ def land_csv(warehouse: Warehouse, csv_path: Path) -> None:
         warehouse.close()
 
 
-def batch_at(offsets: list[int]) -> Batch:
-    """Application events (loans 0, 1, ...) at the given offsets of one Kafka partition."""
+def batch_at(offsets: list[int], first_loan: int = 0) -> Batch:
+    """Application events at the given offsets of one Kafka partition: the loan at offset n
+    is loan `first_loan + n`, so the same offset holds the same record unless `first_loan`
+    differs (a partition whose offsets started over with other loans)."""
     builder = LoanEventBuilder(["id", "issue_d", "loan_status"], "test", 2026)
     batch = Batch()
-    for loan, offset in enumerate(offsets):
-        event = builder.build([str(loan), "Mar-2017", "Current"])[0]
-        batch.add_event(
-            event, SourcePosition("kafka", "t", 0, offset), dumps(event.payload).decode()
-        )
+    for offset in offsets:
+        event = builder.build([str(first_loan + offset), "Mar-2017", "Current"])[0]
+        batch.add_event(event, SourcePosition("kafka", "t", 0, offset))
     return batch

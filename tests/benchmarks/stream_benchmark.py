@@ -17,7 +17,6 @@ from datetime import date
 from pathlib import Path
 
 import psycopg2
-from orjson import dumps
 
 from ingest.events import LoanEventBuilder
 from ingest.lendingclub_csv import CsvRow, LendingClubCsv
@@ -42,7 +41,7 @@ def _batches(csv_path: Path, size: int = 20_000) -> list[Batch]:
                 position = SourcePosition(
                     "kafka", event.event_type, 0, len(batches) * size + len(batch)
                 )
-                batch.add_event(event, position, dumps(event.payload).decode())
+                batch.add_event(event, position)
         if len(batch) >= size:
             batches.append(batch)
             batch = Batch()

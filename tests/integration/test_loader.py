@@ -189,6 +189,24 @@ def test_a_batch_overlapping_landed_records_lands_only_the_new_ones(warehouse):
     ]
 
 
+def test_other_records_at_landed_coordinates_land_as_new_facts(warehouse):
+    """A topic recreated (or a broker that lost its data) starts its offsets over: other
+    events at offsets already landed are new facts, counted as reused positions; the same
+    events again are still duplicates."""
+    store, query = warehouse
+    assert store.land(batch_at(list(range(0, 10)))).applications == 10
+    result = store.land(batch_at(list(range(0, 10)), first_loan=1000))
+    assert (result.applications, result.duplicates, result.reused_positions) == (10, 0, 10)
+    again = store.land(batch_at(list(range(0, 10)), first_loan=1000))
+    assert (again.applications, again.duplicates) == (0, 10)
+    assert query("select count(*), count(distinct loan_id) from raw.loan_applications") == [
+        (20, 20)
+    ]
+    assert query("select reused_positions from raw.ingest_batches order by commit_seq") == [
+        (0,), (10,), (0,)
+    ]
+
+
 def test_a_record_twice_in_one_batch_lands_once(warehouse):
     """A batch whose offsets do not increase may conflict with itself: it lands with conflicts
     skipped (Postgres: the straight copy is rolled back and it goes through staging)."""

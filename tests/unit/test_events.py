@@ -51,11 +51,36 @@ def test_loan_identity_prefers_id_then_url():
         loan_identity("abc", url)
 
 
-def test_event_id_is_uuid5_and_deterministic():
-    namespace = uuid.UUID("6f1c8a52-3c1e-4a8e-9a57-2c1d0f6b9e10")
-    for loan in range(200):  # every variant digit (8, 9, a, b) comes up
-        expected = uuid.uuid5(namespace, f"loan.application|{loan}|2017-03-01T00:00:00Z")
-        assert event_id(APPLICATION, str(loan), "2017-03-01T00:00:00Z") == str(expected)
+def test_event_id_is_a_uuid8_of_the_content():
+    canonical = b'{"a":"1"}'
+    ids = {
+        event_id(APPLICATION, str(loan), "2017-03-01T00:00:00Z", canonical) for loan in range(200)
+    }
+    assert len(ids) == 200
+    for text in ids:  # every variant digit (8, 9, a, b) is a valid RFC 9562 variant
+        parsed = uuid.UUID(text)
+        assert parsed.version == 8 and parsed.variant == uuid.RFC_4122
+    same = event_id(APPLICATION, "1", "2017-03-01T00:00:00Z", canonical)
+    assert same == event_id(APPLICATION, "1", "2017-03-01T00:00:00Z", canonical)
+    assert same != event_id(APPLICATION, "1", "2017-03-01T00:00:00Z", b'{"a":"2"}')
+    assert same != event_id(PERFORMANCE, "1", "2017-03-01T00:00:00Z", canonical)
+
+
+def test_a_status_change_within_a_month_is_a_new_event():
+    """Current -> Late with the month fields unchanged (a borrower who stopped paying)."""
+    _, current = _build(loan_status="Current")
+    _, late = _build(loan_status="Late (31-120 days)")
+    assert current.occurred_at == late.occurred_at
+    assert current.event_id != late.event_id
+
+
+def test_the_same_row_in_another_column_order_is_the_same_event():
+    application, performance = _build()
+    reordered = list(reversed(HEADER))
+    builder = LoanEventBuilder(reordered, "other-file", 2026)
+    row = dict(zip(HEADER, _ROW_VALUES, strict=True))
+    again = builder.build([row[name] for name in reordered])
+    assert (again[0].event_id, again[1].event_id) == (application.event_id, performance.event_id)
 
 
 HEADER = [
@@ -71,6 +96,10 @@ HEADER = [
     "recoveries",
     "emp_title",
 ]
+
+
+_ROW_VALUES = ["42", "", "5000.0", "Mar-2017", "999", "Charged Off", "Jul-2018", "1200.5",
+               "Feb-19", "10.0", ""]  # fmt: skip
 
 
 def _build(**overrides):
@@ -126,3 +155,11 @@ def test_rows_without_usable_issue_date_are_event_errors():
     assert error.value.field == "issue_d"
     with pytest.raises(EventError, match="last_pymnt_d"):
         _build(last_pymnt_d="soon")
+
+
+@pytest.mark.parametrize("bad", ["１２３", "1" * 23, "12a", "⁴²"])
+def test_loan_ids_are_short_ascii_numbers(bad):
+    """Full-width or superscript digits pass str.isdigit but no warehouse casts them, and a
+    23-digit id overflows dbt's bigint: either would have failed every later dbt build."""
+    with pytest.raises(EventError, match="not a numeric loan id"):
+        loan_identity(bad, "")
