@@ -157,7 +157,7 @@ def test_rows_without_usable_issue_date_are_event_errors():
         _build(last_pymnt_d="soon")
 
 
-@pytest.mark.parametrize("bad", ["１２３", "1" * 23, "12a", "⁴²"])
+@pytest.mark.parametrize("bad", ["\uff11\uff12\uff13", "1" * 23, "12a", "⁴²"])
 def test_loan_ids_are_short_ascii_numbers(bad):
     """Full-width or superscript digits pass str.isdigit but no warehouse casts them, and a
     23-digit id overflows dbt's bigint: either would have failed every later dbt build."""
