@@ -203,7 +203,9 @@ def test_other_records_at_landed_coordinates_land_as_new_facts(warehouse):
         (20, 20)
     ]
     assert query("select reused_positions from raw.ingest_batches order by commit_seq") == [
-        (0,), (10,), (0,)
+        (0,),
+        (10,),
+        (0,),
     ]
 
 

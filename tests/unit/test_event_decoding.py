@@ -51,7 +51,11 @@ def test_a_streamed_event_has_the_id_the_file_loader_gives_the_same_row():
     ("change", "field", "words"),
     [
         ({"loan_id": "L-7"}, "loan_id", "not a numeric loan id"),
-        ({"loan_id": "\uff11\uff12\uff13"}, "loan_id", "not a numeric loan id"),  # full-width digits
+        (
+            {"loan_id": "\uff11\uff12\uff13"},
+            "loan_id",
+            "not a numeric loan id",
+        ),  # full-width digits
         ({"loan_id": "1" * 23}, "loan_id", "not a numeric loan id"),
         ({"occurred_at": "yesterday"}, "occurred_at", "not an ISO-8601 timestamp"),
         ({"occurred_at": "0001-01-01T00:00:00+01:00"}, "occurred_at", "outside the years"),
