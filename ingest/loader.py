@@ -42,6 +42,7 @@ class LoadReport:
     performance_landed: int = 0
     quarantined: int = 0
     duplicates_skipped: int = 0
+    reused_positions: int = 0
     batches: int = 0
     seconds: float = 0.0
 
@@ -54,16 +55,23 @@ class LoadReport:
         self.performance_landed += result.performance
         self.quarantined += result.quarantined
         self.duplicates_skipped += result.duplicates
+        self.reused_positions += result.reused_positions
         self.batches += 1
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{self.path.name}: {self.rows_read:,} rows read in {self.seconds:.1f}s "
             f"({self.rows_per_second:,.0f} rows/s); landed {self.applications_landed:,} "
             f"applications and {self.performance_landed:,} performance events; "
             f"{self.quarantined:,} quarantined; {self.duplicates_skipped:,} already landed "
             f"(skipped); {self.batches} batches"
         )
+        if self.reused_positions:
+            text += (
+                f"; {self.reused_positions:,} records are new at lines a file of this name "
+                "landed before (a re-downloaded or changed export): landed as new facts"
+            )
+        return text
 
 
 # Below this size a file is parsed in this process: more processes would save little.
