@@ -31,6 +31,12 @@ class IngestMetrics:
             ["topic"],
             registry=self.registry,
         )
+        self.reused_positions = Counter(
+            "ingest_reused_offsets",
+            "New events at offsets that held other events before: the partition's offsets "
+            "started over (topic recreated, broker data lost)",
+            registry=self.registry,
+        )
         self.batch_write_seconds = Histogram(
             "ingest_batch_write_seconds",
             "Time to land one batch in the warehouse (one transaction)",

@@ -229,4 +229,12 @@ class WarehouseSink(BaseSink):
             self.metrics.landed.labels(topic).inc(landed)
             self.metrics.duplicates.labels(topic).inc(max(0, self._received[topic] - landed))
             self.metrics.quarantined.labels(topic).inc(self._rejected[topic])
+        if result.reused_positions:
+            self.metrics.reused_positions.inc(result.reused_positions)
+            log.warning(
+                "%d new events sit at offsets that held other events before: a partition's "
+                "offsets started over (the topic was recreated or the broker lost its data). "
+                "They landed as new events; see raw.ingest_batches.reused_positions",
+                result.reused_positions,
+            )
         log.debug("landed batch %s: %s", result.batch_id, result)

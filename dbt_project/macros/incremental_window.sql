@@ -11,17 +11,9 @@
     cast('{{ watermark }}' as timestamp)
 {%- endmacro %}
 
-{#- Staging: rows landed since the watermark, less a lookback that covers batches still being
-    written while the last run read (rows carry the time their batch began). Rows seen twice
-    are harmless: staging skips event ids it already holds. -#}
-{% macro landed_since_watermark(landed_column, watermark_column='landed_at') -%}
-    {{ landed_column }} >= {{ watermark_literal(watermark_column) }}
-        - interval '{{ var("incremental_lookback_minutes") }} minutes'
-{%- endmacro %}
-
 {#- When this dbt invocation staged a row: downstream incremental models take the loans with
-    rows staged after their own watermark. dbt runs one after another, so unlike landing
-    times this needs no lookback. -#}
+    rows staged after their own watermark. dbt runs one after another, so this needs no
+    lookback. -#}
 {% macro staged_at_now() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
 {%- endmacro %}

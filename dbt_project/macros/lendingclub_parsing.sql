@@ -1,18 +1,34 @@
 {#- Parsers for the raw string formats of the LendingClub export. Each returns null for an
-    empty or malformed value; staging flags those separately so nothing is hidden. -#}
+    empty, malformed or out-of-range value and never fails, whatever the text: a pattern
+    with bounded lengths guards every cast, so a 400-digit amount, a 23-digit count or a year
+    0000 is null (staging flags it; data_quality_issues counts it) instead of a cast error
+    that would stop every later `dbt build`, or an `inf` that breaks scoring. -#}
 
-{#- '13.99', ' 10.65%', '65000.0' -> number -#}
+{#- Years a date may have; the same bounds as the ingest decoder's (event_decoding.py). -#}
+{% macro lc_earliest_year() %}1900{% endmacro %}
+{% macro lc_latest_year() %}2200{% endmacro %}
+
+{#- '13.99', ' 10.65%', '65000.0' -> number. At most 15 digits before the point (amounts
+    up to a trillion and more, exact in a double) and 12 after. -#}
 {% macro lc_number(expression) -%}
     case
-        when {{ text_matches("replace(trim(" ~ expression ~ "), '%', '')", "-?[0-9]+(\\.[0-9]+)?") }}
+        when {{ text_matches("replace(trim(" ~ expression ~ "), '%', '')", "-?[0-9]{1,15}(\\.[0-9]{1,12})?") }}
             then cast(replace(trim({{ expression }}), '%', '') as double precision)
+    end
+{%- endmacro %}
+
+{#- A count ('1', '1.0', '705.0') -> integer, null outside the integer range. -#}
+{% macro lc_integer(expression) -%}
+    case
+        when {{ lc_number(expression) }} between -2147483648 and 2147483647
+            then cast({{ lc_number(expression) }} as integer)
     end
 {%- endmacro %}
 
 {#- ' 36 months' -> 36 -#}
 {% macro lc_term_months(expression) -%}
     case
-        when {{ text_matches("trim(" ~ expression ~ ")", "[0-9]+ months") }}
+        when {{ text_matches("trim(" ~ expression ~ ")", "[0-9]{1,3} months") }}
             then cast(split_part(trim({{ expression }}), ' ', 1) as integer)
     end
 {%- endmacro %}
@@ -21,7 +37,7 @@
 {% macro lc_emp_length_years(expression) -%}
     case
         when trim({{ expression }}) = '< 1 year' then 0
-        when {{ text_matches("trim(" ~ expression ~ ")", "[0-9]+\\+? years?") }}
+        when {{ text_matches("trim(" ~ expression ~ ")", "[0-9]{1,2}\\+? years?") }}
             then cast(replace(split_part(trim({{ expression }}), ' ', 1), '+', '') as integer)
     end
 {%- endmacro %}
@@ -35,26 +51,49 @@
     end
 {%- endmacro %}
 
-{#- 'Mar-2017', 'Feb-02' (two-digit year), '18-Dec' (year first) -> first day of the month.
-    A two-digit year goes to the century that keeps it at or before `latest_year`
-    (an integer expression), so 'Feb-02' is 2002 and 'Oct-62' on a 2015 loan is 1962. -#}
+{#- 'Mar-2017', 'Feb-02' (two-digit year), '18-Dec' (year first, a spreadsheet re-save),
+    '2011-12-29' and '2006-05-23 05:00' (ISO, the browse-notes layout) -> first day of the
+    month. A two-digit year goes to the century that keeps it at or before `latest_year`
+    (an integer expression), so 'Feb-02' is 2002 and 'Oct-62' on a 2015 loan is 1962.
+    Null outside the years lc_earliest_year() to lc_latest_year(). -#}
 {% macro lc_month_date(expression, latest_year) -%}
     {%- set value = "trim(" ~ expression ~ ")" -%}
     {%- set month_first = text_matches(value, "[A-Za-z]{3}-[0-9]{2}([0-9]{2})?") -%}
     {%- set year_first = text_matches(value, "[0-9]{2}-[A-Za-z]{3}") -%}
+    {%- set iso = text_matches(value, "[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9:.]{1,15})?") -%}
     {%- set month_text = "case when " ~ month_first ~ " then split_part(" ~ value ~ ", '-', 1) else split_part(" ~ value ~ ", '-', 2) end" -%}
     {%- set year_text = "case when " ~ month_first ~ " then split_part(" ~ value ~ ", '-', 2) else split_part(" ~ value ~ ", '-', 1) end" -%}
+    {%- set named_year -%}
+        case
+            when length({{ year_text }}) = 4 then cast({{ year_text }} as integer)
+            when 2000 + cast({{ year_text }} as integer) <= {{ latest_year }}
+                then 2000 + cast({{ year_text }} as integer)
+            else 1900 + cast({{ year_text }} as integer)
+        end
+    {%- endset -%}
+    {%- set year -%}
+        case
+            when {{ iso }} then cast(left({{ value }}, 4) as integer)
+            when {{ month_first }} or {{ year_first }} then {{ named_year }}
+        end
+    {%- endset -%}
+    {%- set month -%}
+        case
+            when {{ iso }} then cast(substr({{ value }}, 6, 2) as integer)
+            when {{ month_first }} or {{ year_first }} then {{ lc_month_number(month_text) }}
+        end
+    {%- endset -%}
     case
-        when ({{ month_first }} or {{ year_first }}) and {{ lc_month_number(month_text) }} is not null
-            then make_date(
-                case
-                    when length({{ year_text }}) = 4 then cast({{ year_text }} as integer)
-                    when 2000 + cast({{ year_text }} as integer) <= {{ latest_year }}
-                        then 2000 + cast({{ year_text }} as integer)
-                    else 1900 + cast({{ year_text }} as integer)
-                end,
-                {{ lc_month_number(month_text) }},
-                1
-            )
+        when ({{ year }}) between {{ lc_earliest_year() }} and {{ lc_latest_year() }}
+            and ({{ month }}) between 1 and 12
+            then make_date({{ year }}, {{ month }}, 1)
+    end
+{%- endmacro %}
+
+{#- A loan id: 1 to 18 ASCII digits -> bigint, else null (the decoder refuses other ids;
+    this guards rows landed before it did). -#}
+{% macro lc_loan_id(expression) -%}
+    case
+        when {{ text_matches(expression, "[0-9]{1,18}") }} then cast({{ expression }} as bigint)
     end
 {%- endmacro %}

@@ -1,48 +1,79 @@
 {#- How the staging models read raw events.
 
-    first_landing: the rows of `relation` that are each event's first landing. The same event
-    can land twice from two sources (e.g. one file loaded under two names); event ids are
-    deterministic, so the first landing of each id is the one kept. -#}
-{% macro first_landing(relation) -%}
-    select * from (
-        select
-            *,
-            row_number() over (
-                partition by event_id order by landed_at, source_offset
-            ) as landing_rank
-        from {{ relation }}
-    ) as ranked_landings
-    where landing_rank = 1
+    What is new is decided by the warehouse, never by a clock: every landing commits with a
+    `commit_seq` taken in commit order (raw.ingest_batches; see ingest/raw_tables.py), and a
+    staging model holds the commit_seq of what it staged. An incremental run reads the
+    landings committed above the highest commit_seq it holds, however late they committed
+    and whichever host wrote them, and nothing it holds already. -#}
+
+{#- The lowest landing_seq among landings committed after `watermark`: their rows carry a
+    landing_seq at least this, which lets DuckDB skip older row groups and Postgres use its
+    landing_seq index. Looked up and inlined as a literal; null when nothing is new. -#}
+{% macro first_new_landing_seq(watermark) -%}
+    {%- set query -%}
+        select min(landing_seq) from {{ source('ingest', 'ingest_batches') }}
+        where commit_seq > {{ watermark }}
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values()[0] if execute else none) }}
 {%- endmacro %}
 
-{#- The events of a raw table a staging model has yet to stage: each event's first landing,
-    and on an incremental run only those landed since the watermark whose ids it lacks. -#}
+{#- The events of a raw table a staging model has yet to stage: each event's first landing
+    (the same fact can land from two places, e.g. a re-downloaded file whose lines moved),
+    with its landing's commit_seq; on an incremental run only landings committed since the
+    watermark, and only event ids the model lacks. -#}
 {% macro unstaged_events(raw_relation) -%}
-    {%- set landed -%}
-        (
-            select * from {{ raw_relation }}
-            {% if is_incremental() -%}
-                where {{ landed_since_watermark('landed_at') }}
-            {%- endif %}
-        ) as landed
-    {%- endset -%}
-    select * from ({{ first_landing(landed) }}) as first_landings
-    {% if is_incremental() -%}
-        where not exists (
-            select 1 from {{ this }} as staged
-            where staged.event_id = first_landings.event_id
-        )
+    {%- if is_incremental() -%}
+        {%- set watermark -%}
+            {%- if execute -%}
+                {{ run_query('select coalesce(max(commit_seq), 0) from ' ~ this).columns[0].values()[0] }}
+            {%- else -%} 0 {%- endif -%}
+        {%- endset -%}
+        {%- set first_landing_seq = first_new_landing_seq(watermark | trim) -%}
     {%- endif %}
+    select * from (
+        select
+            events.*,
+            batches.commit_seq,
+            row_number() over (
+                partition by events.event_id
+                order by
+                    batches.commit_seq, events.source_kind, events.source_name,
+                    events.source_partition, events.source_offset
+            ) as landing_rank
+        from {{ raw_relation }} as events
+        inner join {{ source('ingest', 'ingest_batches') }} as batches
+            on events.batch_id = batches.batch_id
+        {% if is_incremental() -%}
+            {%- if first_landing_seq is none %}
+                where 1 = 0
+            {%- else %}
+                where
+                    batches.commit_seq > {{ watermark | trim }}
+                    and events.landing_seq >= {{ first_landing_seq }}
+            {%- endif %}
+        {%- endif %}
+    ) as first_landings
+    where
+        landing_rank = 1
+        {% if is_incremental() -%}
+            and not exists (
+                select 1 from {{ this }} as staged
+                where staged.event_id = first_landings.event_id
+            )
+        {%- endif %}
 {%- endmacro %}
 
 {#- The envelope of each event in `events` (a relation or CTE name), typed, with when it was
-    staged and one `<key>_text` column per payload key, read in one pass over the payload. -#}
+    staged, where it landed in commit order, and one `<key>_text` column per payload key,
+    read in one pass over the payload. -#}
 {% macro event_fields(events, payload_keys) -%}
     select
         {{ events }}.event_id,
-        cast({{ events }}.loan_id as bigint) as loan_id,
+        {{ lc_loan_id(events ~ '.loan_id') }} as loan_id,
         {{ events }}.occurred_at,
         {{ events }}.landed_at,
+        {{ events }}.commit_seq,
+        {{ events }}.source_offset,
         {{ events }}.source,
         {{ events }}.batch_id,
         {{ staged_at_now() }} as staged_at,

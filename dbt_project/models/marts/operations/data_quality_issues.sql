@@ -7,21 +7,27 @@
     on_schema_change='append_new_columns',
 ) }}
 
-{#- Every cleaning rule staging applies, as (flag, field, condition on a staged row). -#}
+{#- Every cleaning rule staging applies, as (flag, field, condition on a staged row): dti's
+    quality kinds, an invalid loan id, and each parsed field's flag (macros/staging_fields.sql). -#}
 {%- set application_checks = [
     ('dti_missing', 'dti', "dti_quality_flag = 'missing'"),
     ('dti_unparseable', 'dti', "dti_quality_flag = 'unparseable'"),
     ('dti_sentinel_999', 'dti', "dti_quality_flag = 'sentinel_999'"),
     ('dti_above_max', 'dti', "dti_quality_flag = 'above_max'"),
     ('dti_negative', 'dti', "dti_quality_flag = 'negative'"),
-    ('issue_date_unparseable', 'issue_d', 'issue_date_unparseable'),
-    ('earliest_cr_line_unparseable', 'earliest_cr_line', 'earliest_cr_line_unparseable'),
-    ('int_rate_unparseable', 'int_rate', 'int_rate_unparseable'),
-    ('revol_util_unparseable', 'revol_util', 'revol_util_unparseable'),
-    ('annual_inc_unparseable', 'annual_inc', 'annual_inc_unparseable'),
-    ('term_unparseable', 'term', 'term_unparseable'),
-    ('emp_length_unparseable', 'emp_length', 'emp_length_unparseable'),
+    ('term_not_36_or_60', 'term', 'term_months not in (36, 60)'),
+    ('loan_id_invalid', 'loan_id', 'loan_id_invalid'),
 ] -%}
+{%- for field in application_fields() if field_flag(field) -%}
+    {%- do application_checks.append((field_flag(field), field.key, field_flag(field))) -%}
+{%- endfor -%}
+{%- set performance_checks = [
+    ('loan_status_unknown', 'loan_status', 'loan_status_unknown'),
+    ('loan_id_invalid', 'loan_id', 'loan_id_invalid'),
+] -%}
+{%- for field in performance_fields() if field_flag(field) -%}
+    {%- do performance_checks.append((field_flag(field), field.key, field_flag(field))) -%}
+{%- endfor -%}
 
 with
 
@@ -67,8 +73,10 @@ performance_counts as (
         min(landed_at) as landed_at,
         min(source) as producer,
         max(staged_at) as last_staged_at,
-        count(*) as checked_rows,
-        sum(case when loan_status_unknown then 1 else 0 end) as loan_status_unknown
+        {% for flag, field, condition in performance_checks -%}
+            sum(case when {{ condition }} then 1 else 0 end) as {{ flag }},
+        {% endfor -%}
+        count(*) as checked_rows
     from performance
     group by batch_id
 
@@ -90,17 +98,20 @@ unpivoted as (
         from application_counts
         union all
     {%- endfor %}
-    select
-        batch_id,
-        landed_at,
-        producer,
-        last_staged_at,
-        'loan.performance' as event_type,
-        'loan_status' as field,
-        'loan_status_unknown' as flag,
-        checked_rows,
-        loan_status_unknown as flagged_rows
-    from performance_counts
+    {%- for flag, field, condition in performance_checks %}
+        select
+            batch_id,
+            landed_at,
+            producer,
+            last_staged_at,
+            'loan.performance' as event_type,
+            '{{ field }}' as field,
+            '{{ flag }}' as flag,
+            checked_rows,
+            {{ flag }} as flagged_rows
+        from performance_counts
+        {{ "union all" if not loop.last }}
+    {%- endfor %}
 
 ),
 

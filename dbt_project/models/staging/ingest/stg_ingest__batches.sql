@@ -18,6 +18,7 @@ final as (
         applications_landed + performance_landed as events_landed,
         quarantined,
         duplicates_skipped,
+        reused_positions,
         write_ms,
         lag_at_commit,
         started_at,

@@ -8,20 +8,12 @@
     ] if target.type == 'postgres' else []),
 ) }}
 
-{%- set payload_keys = [
-    'loan_status',
-    'as_of_d',
-    'total_pymnt',
-    'total_rec_prncp',
-    'recoveries',
-    'out_prncp',
-    'last_pymnt_d',
-    'last_pymnt_amnt'
-] %}
+{%- set fields = performance_fields() %}
+{%- set payload_keys = ['loan_status'] + fields | map(attribute='key') | list %}
 
 {%- set known_statuses = [
-    'Current', 'In Grace Period', 'Late (16-30 days)', 'Late (31-120 days)', 'Fully Paid',
-    'Charged Off', 'Default'
+    'Current', 'Issued', 'In Grace Period', 'Late (16-30 days)', 'Late (31-120 days)',
+    'Fully Paid', 'Charged Off', 'Default'
 ] %}
 
 with
@@ -42,7 +34,8 @@ statuses as (
 
     select
         *,
-        trim(loan_status_text) as loan_status_trimmed
+        trim(loan_status_text) as loan_status_trimmed,
+        {{ parsed_columns(fields) }}
     from fields
 
 ),
@@ -54,10 +47,12 @@ final as (
         loan_id,
         occurred_at,
         landed_at,
+        commit_seq,
+        source_offset,
         source,
         batch_id,
         staged_at,
-        coalesce(cast(occurred_at as date), cast(as_of_d_text as date)) as as_of_date,
+        cast(occurred_at as date) as as_of_date,
         -- 'Does not meet the credit policy. Status:Fully Paid' is a Fully Paid loan
         -- issued outside the credit policy.
         replace(loan_status_trimmed, 'Does not meet the credit policy. Status:', '')
@@ -77,12 +72,15 @@ final as (
             replace(loan_status_trimmed, 'Does not meet the credit policy. Status:', '') not in ('{{ known_statuses | join("', '") }}'),  -- noqa: LT05
             true
         ) as loan_status_unknown,
-        {{ lc_number('total_pymnt_text') }} as total_pymnt,
-        {{ lc_number('total_rec_prncp_text') }} as total_rec_prncp,
-        {{ lc_number('recoveries_text') }} as recoveries,
-        {{ lc_number('out_prncp_text') }} as out_prncp,
-        {{ lc_month_date('last_pymnt_d_text', 'extract(year from landed_at)') }} as last_pymnt_date,  -- noqa: LT05
-        {{ lc_number('last_pymnt_amnt_text') }} as last_pymnt_amnt
+        total_pymnt,
+        total_rec_prncp,
+        recoveries,
+        out_prncp,
+        last_pymnt_date,
+        last_pymnt_amnt,
+        -- Cleaning flags: a value was present but could not be read, so it became null.
+        loan_id is null as loan_id_invalid,
+        {{ flag_columns(fields) }}
     from statuses
 
 )
