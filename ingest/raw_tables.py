@@ -106,15 +106,17 @@ create table if not exists {schema}.ingest_batches (
 def raw_ddl(
     json_type: str,
     bytes_type: str,
-    index_batches: bool = False,
+    index_landing_seq: bool = False,
     payload_compression: str | None = None,
 ) -> list[str]:
     """Idempotent DDL for the raw schema, with the adapter's JSON and binary type names.
 
-    dbt's incremental staging reads the rows of the landings committed since its last run;
-    Postgres needs an index on batch_id to find them without scanning every payload (DuckDB
-    skips row groups by their landing_seq zone maps by itself, and its indexes would slow
-    the loads). `payload_compression` names a DuckDB compression method for the payloads.
+    dbt's incremental staging reads the rows of the landings committed since its last run,
+    which carry a landing_seq at least the lowest of those landings'. Postgres needs an index
+    on landing_seq to find them without scanning every payload (it grows at its right edge,
+    so it costs the COPY little; DuckDB skips row groups by their zone maps by itself, and its
+    indexes would slow the loads). `payload_compression` names a DuckDB compression method
+    for the payloads.
     """
     compression = f" using compression {payload_compression}" if payload_compression else ""
     statements = [
@@ -128,9 +130,10 @@ def raw_ddl(
                 schema=RAW_SCHEMA, table=table, json_type=json_type, payload_compression=compression
             )
         )
-        if index_batches:
+        if index_landing_seq:
             statements.append(
-                f"create index if not exists {table}_batch_id on {RAW_SCHEMA}.{table} (batch_id)"
+                f"create index if not exists {table}_landing_seq "
+                f"on {RAW_SCHEMA}.{table} (landing_seq)"
             )
     statements.append(_QUARANTINE_DDL.format(schema=RAW_SCHEMA, bytes_type=bytes_type))
     statements.append(_BATCHES_DDL.format(schema=RAW_SCHEMA))

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import orjson
 import pyarrow as pa
 
+from ingest import raw_migration
 from ingest.copy_stream import COPY_OPTIONS, CopyStream
 from ingest.events import LoanEvent, record_id
 from ingest.raw_tables import (
@@ -404,10 +405,56 @@ class DuckDBWarehouse(_BaseWarehouse):
                 "warehouse file created by `python -m ingest init` gets ZSTD",
                 file=sys.stderr,
             )
-        for statement in raw_ddl(
-            json_type="json", bytes_type="blob", payload_compression="zstd" if zstd else None
-        ):
-            self.con.execute(statement)
+        upgrade = raw_migration.needs_upgrade(self._raw_columns)
+        self.con.begin()
+        try:
+            if upgrade:
+                raw_migration.rename_layout1(self.con.execute, cascade="")
+            for statement in raw_ddl(
+                json_type="json", bytes_type="blob", payload_compression="zstd" if zstd else None
+            ):
+                self.con.execute(statement)
+            if upgrade:
+                self._upgrade_layout1()
+            self.con.commit()
+        except BaseException:
+            self._rollback()
+            raise
+        if upgrade:
+            _upgraded_note(str(self.path))
+
+    def _raw_columns(self, table: str) -> set[str]:
+        rows = self.con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [RAW_SCHEMA, table],
+        ).fetchall()
+        return {name for (name,) in rows}
+
+    def _upgrade_layout1(self) -> None:
+        """Rows never leave the transaction: the new ids are computed in the statements, by
+        Python functions registered on the connection."""
+
+        def event_ids(
+            types: pa.Array, loans: pa.Array, times: pa.Array, payloads: pa.Array
+        ) -> pa.Array:
+            columns = (c.to_pylist() for c in (types, loans, times, payloads))
+            return pa.array(raw_migration.content_event_ids(*columns))
+
+        def record_ids(raw: pa.Array) -> pa.Array:
+            return pa.array([record_id(value) for value in raw.to_pylist()])
+
+        self.con.create_function(
+            "layout1_event_id", event_ids, ["VARCHAR", "VARCHAR", "TIMESTAMP", "VARCHAR"],
+            "VARCHAR", type="arrow",
+        )  # fmt: skip
+        self.con.create_function("layout1_record_id", record_ids, ["BLOB"], "VARCHAR", type="arrow")
+        batches = raw_migration.copy_batches(self.con.execute)
+        for table in EVENT_TABLES.values():
+            self.con.execute(raw_migration.upgrade_sql(table, "layout1_event_id"))
+        self.con.execute(raw_migration.upgrade_sql(QUARANTINE_TABLE, "layout1_record_id"))
+        raw_migration.drop_layout1(self.con.execute, cascade="")
+        raw_migration.restart_sequences(self.con.execute, batches)
 
     def storage_version(self) -> tuple[int, ...]:
         """The file's storage format, e.g. (1, 2, 0)."""
@@ -507,10 +554,57 @@ class PostgresWarehouse(_BaseWarehouse):
         """
         with self.con.cursor() as cur:
             cur.execute("select pg_advisory_xact_lock(hashtext('credit-risk-ews raw ddl'))")
-            for statement in raw_ddl(json_type="json", bytes_type="bytea", index_batches=True):
+            run = _run_on(cur)
+            upgrade = raw_migration.needs_upgrade(self._raw_columns)
+            if upgrade:
+                raw_migration.rename_layout1(run, cascade=" cascade")
+                self._rename_layout1_indexes(cur)
+            for statement in raw_ddl(json_type="json", bytes_type="bytea", index_landing_seq=True):
                 cur.execute(statement)
             self._compress_large_columns_with_lz4(cur)
+            if upgrade:
+                self._upgrade_layout1(cur)
         self.con.commit()
+        if upgrade:
+            _upgraded_note("Postgres")
+
+    def _raw_columns(self, table: str) -> set[str]:
+        with self.con.cursor() as cur:
+            cur.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = %s and table_name = %s",
+                (RAW_SCHEMA, table),
+            )
+            return {name for (name,) in cur.fetchall()}
+
+    @staticmethod
+    def _rename_layout1_indexes(cur: Any) -> None:
+        """Index names are per schema: the layout-1 tables' must make way for the new ones."""
+        cur.execute(
+            "select indexname from pg_indexes where schemaname = %s and tablename like %s",
+            (RAW_SCHEMA, f"%{raw_migration.OLD}"),
+        )
+        for (name,) in cur.fetchall():
+            cur.execute(f'alter index {RAW_SCHEMA}."{name}" rename to "{name}{raw_migration.OLD}"')
+
+    def _upgrade_layout1(self, cur: Any) -> None:
+        """Layout-1 rows read through a server-side cursor, a chunk at a time, and COPYed in."""
+        batches = raw_migration.copy_batches(_run_on(cur))
+        for table in _TABLE_COLUMNS:
+            with self.con.cursor(name=f"layout1_{table}") as reader:
+                reader.itersize = raw_migration.CHUNK_ROWS
+                reader.execute(raw_migration.layout1_rows_sql(table))
+                while rows := reader.fetchmany(raw_migration.CHUNK_ROWS):
+                    names = [column.name for column in reader.description]
+                    columns = {
+                        n: list(v) for n, v in zip(names, zip(*rows, strict=True), strict=True)
+                    }
+                    upgraded = raw_migration.upgraded_columns(table, columns)
+                    _copy_in(
+                        cur, f"{RAW_SCHEMA}.{table}", ", ".join(upgraded), _copy_values(upgraded)
+                    )
+        raw_migration.drop_layout1(_run_on(cur), cascade=" cascade")
+        raw_migration.restart_sequences(_run_on(cur), batches)
 
     @staticmethod
     def _compress_large_columns_with_lz4(cur: Any) -> None:
@@ -660,6 +754,25 @@ class PostgresWarehouse(_BaseWarehouse):
     def close(self) -> None:
         if not self.con.closed:
             self.con.close()
+
+
+def _run_on(cur: Any) -> Any:
+    """`execute(sql)` that returns the cursor, as DuckDB's connection does."""
+
+    def run(sql: str) -> Any:
+        cur.execute(sql)
+        return cur
+
+    return run
+
+
+def _upgraded_note(where: str) -> None:
+    print(
+        f"note: upgraded the raw tables in {where} from the first layout (event ids now derived "
+        "from content; landings numbered in commit order). Staging still holds the old ids: "
+        "rebuild with `dbt build --full-refresh --profiles-dir profiles`",
+        file=sys.stderr,
+    )
 
 
 def _copy_values(columns: dict[str, list[Any]]) -> list[list[Any]]:

@@ -140,7 +140,7 @@ def test_column_tests_read_the_latest_build_and_everything_on_request(duckdb_bui
     table = "staging.stg_loan_events__applications"
     with duckdb.connect(str(path)) as con:
         con.execute(
-            f"insert into {table} select * replace ('extra-' || event_id as event_id, null as loan_id, staged_at - interval 1 day as staged_at) "
+            f"insert into {table} select * replace ('extra-' || event_id as event_id, null as issue_date_unparseable, staged_at - interval 1 day as staged_at) "
             f"from {table} limit 1"
         )
     staging = ("-s", "stg_loan_events__applications")
@@ -149,7 +149,8 @@ def test_column_tests_read_the_latest_build_and_everything_on_request(duckdb_bui
     assert _dbt_test_fails("duckdb", env, *staging, "--vars", "{test_whole_book: true}")
     with duckdb.connect(str(path)) as con:
         con.execute(
-            f"update {table} set staged_at = staged_at + interval 2 day where loan_id is null"
+            f"update {table} set staged_at = staged_at + interval 2 day "
+            "where issue_date_unparseable is null"
         )
     assert _dbt_test_fails("duckdb", env, *staging)
 
