@@ -59,17 +59,25 @@ def _metric_total(metrics: IngestMetrics, name: str) -> int:
 def _watch_idle(
     app: Application, sink: WarehouseSink, idle_seconds: float, done: threading.Event
 ) -> None:
-    """Stop the app once no message has arrived for `idle_seconds` and the warehouse is up.
+    """Stop the app once it has held partitions for `idle_seconds` with no message arriving,
+    no checkpoint being written, and the warehouse up.
 
-    The clock starts when partitions are assigned: joining a group can take seconds.
+    The clock restarts whenever the assignment changes or a checkpoint ends, and never runs
+    while there is no assignment or a write is in progress: joining a group, a rebalance or
+    a slow write can take seconds, and a service that left its group in the middle of one
+    would hand its partitions over for nothing (on the Tansu development broker it can even
+    leave the group unable to rebalance).
     """
     consumer = app._consumer  # Quix exposes no public handle for the assignment
-    while not consumer.assignment():
-        if done.wait(0.2):
-            return
-    sink.last_message_at = max(sink.last_message_at, time.monotonic())
+    assigned: frozenset[tuple[str, int]] = frozenset()
+    quiet_since = time.monotonic()
     while not done.wait(0.2):
-        quiet_for = time.monotonic() - sink.last_message_at
+        current = frozenset((tp.topic, tp.partition) for tp in consumer.assignment())
+        if current != assigned:
+            assigned, quiet_since = current, time.monotonic()
+        if not assigned or sink.busy:
+            continue
+        quiet_for = time.monotonic() - max(quiet_since, sink.last_message_at, sink.last_commit_at)
         if quiet_for >= idle_seconds and not sink.backoff.failures:
             log.info("no messages for %.0fs: stopping", quiet_for)
             app.stop()
@@ -93,7 +101,7 @@ def run_service(
         broker_address=settings.kafka_bootstrap,
         consumer_group=settings.consumer_group,
         auto_offset_reset="earliest",
-        commit_interval=1.0,
+        commit_interval=settings.commit_interval,
         commit_every=settings.checkpoint_messages,
         consumer_extra_config=extra,
         loglevel=log_level,

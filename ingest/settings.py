@@ -37,6 +37,7 @@ class Settings:
     metrics_port: int = 9108
     max_event_bytes: int = 1_048_576
     commit_every: int = 0  # 0: DEFAULT_COMMIT_EVERY for the warehouse
+    commit_interval: float = 1.0  # seconds: a checkpoint at least this often
     model_dir: Path = Path("lake/models")
 
     @property
@@ -70,8 +71,22 @@ class Settings:
             metrics_port=_int(env, "INGEST_METRICS_PORT", cls.metrics_port),
             max_event_bytes=_int(env, "INGEST_MAX_EVENT_BYTES", cls.max_event_bytes),
             commit_every=_int(env, "INGEST_COMMIT_EVERY", cls.commit_every),
+            commit_interval=_float(env, "INGEST_COMMIT_INTERVAL_SECONDS", cls.commit_interval),
             model_dir=Path(env.get("ML_MODEL_DIR") or cls.model_dir),
         )
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a number") from None
+    if not value > 0:
+        raise ConfigError(f"{name}={text!r} must be a positive number of seconds")
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -551,7 +551,13 @@ class PostgresWarehouse(_BaseWarehouse):
         Payloads are `json`, not `jsonb`: the text kept exactly as received, and COPY only
         validates it instead of converting it (jsonb's parse was a third of the server's
         COPY time; dbt reads each payload once either way, at the same cost).
+
+        When the layout is already in place nothing is executed but a catalog read: DDL
+        takes locks that wait for every open landing (a new ingester joining while another
+        wrote a slow checkpoint would otherwise wait for that checkpoint before it joined).
         """
+        if self._layout_ready():
+            return
         with self.con.cursor() as cur:
             cur.execute("select pg_advisory_xact_lock(hashtext('credit-risk-ews raw ddl'))")
             run = _run_on(cur)
@@ -567,6 +573,41 @@ class PostgresWarehouse(_BaseWarehouse):
         self.con.commit()
         if upgrade:
             _upgraded_note("Postgres")
+
+    def _layout_ready(self) -> bool:
+        """Whether every raw table, index and sequence of the current layout exists, with
+        the payload columns compressed as init leaves them (a catalog read, no locks)."""
+        wanted = {table: {*columns, *LANDING_COLUMNS} for table, columns in _TABLE_COLUMNS.items()}
+        wanted["ingest_batches"] = set(BATCH_COLUMNS)
+        pairs = ", ".join(f"('{table}', '{column}')" for table, column in LZ4_COLUMNS)
+        with self.con.cursor() as cur:
+            cur.execute(
+                "select table_name, column_name from information_schema.columns "
+                "where table_schema = %s",
+                (RAW_SCHEMA,),
+            )
+            found: dict[str, set[str]] = {}
+            for table, column in cur.fetchall():
+                found.setdefault(table, set()).add(column)
+            cur.execute(
+                "select (select count(*) from pg_indexes where schemaname = %s "
+                "and indexname = any(%s)) + (select count(*) from pg_sequences "
+                "where schemaname = %s and sequencename in ('landing_seq', 'commit_seq'))",
+                (RAW_SCHEMA, [f"{t}_landing_seq" for t in EVENT_TABLES.values()], RAW_SCHEMA),
+            )
+            (objects,) = cur.fetchone()
+            cur.execute(
+                "select count(*) from pg_attribute as a join pg_class as c on a.attrelid = c.oid "
+                "join pg_namespace as n on c.relnamespace = n.oid where n.nspname = %s "
+                f"and (c.relname, a.attname) in ({pairs}) and a.attcompression <> 'l' "
+                "and exists (select 1 from pg_settings where name = "
+                "'default_toast_compression' and 'lz4' = any(enumvals))",
+                (RAW_SCHEMA,),
+            )
+            (uncompressed,) = cur.fetchone()
+        self.con.rollback()  # end the read transaction
+        tables_ready = all(columns <= found.get(t, set()) for t, columns in wanted.items())
+        return tables_ready and objects == len(EVENT_TABLES) + 2 and not uncompressed
 
     def _raw_columns(self, table: str) -> set[str]:
         with self.con.cursor() as cur:

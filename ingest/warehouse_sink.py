@@ -10,6 +10,14 @@ Messages are decoded as they arrive and handed over in parts to a writer process
 them into the checkpoint's open transaction while this process consumes and decodes the next
 ones, instead of the two taking turns. `flush()` waits for the last part and commits.
 
+Each checkpoint owns its writer from its first part until it commits or fails, and `flush()`
+detaches the checkpoint before it writes. On a partition revoke Quix Streams runs `flush()`
+in a worker thread and abandons it after its revoke budget (a fifth of max.poll.interval.ms);
+the abandoned flush then finishes on its own writer, and the next checkpoint starts with
+another, so the two never share a pipe or any state (they did, and a write slower than the
+budget during a rebalance hung the service). If the abandoned flush commits, its messages
+are replayed by their new owner and skipped as duplicates: still exactly once.
+
 Our own sink rather than the community PostgreSQLSink: that one builds its column list from
 the first row of a batch and drops columns whose first value is null.
 """
@@ -18,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -56,6 +65,24 @@ class Backoff:
         self.failures = 0
 
 
+class _Checkpoint:
+    """One checkpoint's messages, decoded as they arrive and handed in parts to the writer it
+    takes with its first part, which writes them into one open transaction."""
+
+    def __init__(self) -> None:
+        self.part = Batch()
+        self.parts_sent = 0
+        self.writer: WriterProcess | None = None
+        self.failure: BaseException | None = None
+        self.received: Counter[str] = Counter()  # events per topic
+        self.rejected: Counter[str] = Counter()  # quarantined messages per topic
+        self.last_offsets: dict[tuple[str, int], int] = {}
+        self.first_message_at: float | None = None  # monotonic
+
+    def __len__(self) -> int:
+        return sum(self.received.values()) + sum(self.rejected.values())
+
+
 class WarehouseSink(BaseSink):
     def __init__(
         self,
@@ -77,70 +104,100 @@ class WarehouseSink(BaseSink):
         self.batches_landed = 0
         self.exit_after_batches: int | None = None
         self.last_message_at = time.monotonic()
-        self._writer: WriterProcess | None = None
-        self._checkpoint_reset()
+        self.last_commit_at = time.monotonic()
+        # Guards which checkpoint is current and the idle writer: flush() may run in a worker
+        # thread that outlives the call that started it.
+        self._lock = threading.Lock()
+        self._current = _Checkpoint()
+        self._idle_writer: WriterProcess | None = None
+        self._closed = False
+        self._flushes = 0  # in progress, an abandoned one included
 
-    def _checkpoint_reset(self) -> None:
-        self._part = Batch()
-        self._parts_sent = 0
-        self._failure: BaseException | None = None
-        self._received: Counter[str] = Counter()  # events per topic
-        self._rejected: Counter[str] = Counter()  # quarantined messages per topic
-        self._last_offsets: dict[tuple[str, int], int] = {}
+    # Writers: one per checkpoint in flight, one kept idle between checkpoints ------------
 
-    def _writer_process(self) -> WriterProcess:
-        """The writer, started again if it died; never in mid-checkpoint, where a new one
-        would commit the later parts without the earlier ones."""
-        if self._writer is None or not self._writer.alive:
-            if self._parts_sent:
-                raise WarehouseUnavailable("the warehouse writer process exited mid-checkpoint")
-            if self._writer is not None:
-                self._writer.stop()
-            self._writer = WriterProcess(self._connect)
-        return self._writer
+    def _take_writer(self) -> WriterProcess:
+        with self._lock:
+            writer, self._idle_writer = self._idle_writer, None
+        if writer is not None and writer.alive:
+            return writer
+        if writer is not None:
+            writer.stop()
+        return WriterProcess(self._connect)
+
+    def _return_writer(self, writer: WriterProcess | None) -> None:
+        if writer is None:
+            return
+        with self._lock:
+            if self._idle_writer is None and not self._closed and writer.alive:
+                self._idle_writer, writer = writer, None
+        if writer is not None:  # another checkpoint's writer is already kept, or we close
+            writer.stop()
 
     # Quix Streams' sink interface -------------------------------------------------------
 
     def setup(self) -> None:
         """Connect at start when the warehouse is up; if it is down, writes keep retrying."""
+        writer = self._take_writer()
         try:
-            self._writer_process().call("connect")
+            writer.connect()
         except WarehouseUnavailable as exc:
             log.warning("warehouse unavailable at start, will retry: %s", exc)
+        self._return_writer(writer)
 
     def add(self, value, key, timestamp, headers, topic, partition, offset) -> None:
+        checkpoint = self._current
         self.last_message_at = time.monotonic()
+        if checkpoint.first_message_at is None:
+            checkpoint.first_message_at = self.last_message_at
         self.newest_timestamp_ms = max(self.newest_timestamp_ms, timestamp)
         position = SourcePosition("kafka", topic, partition, offset)
         decoded = decode_event(value, self.expected_types[topic], self.max_event_bytes)
         if isinstance(decoded, Rejection):
             where = f"{topic}[{partition}] offset {offset}"
-            self._part.add_quarantine(
+            checkpoint.part.add_quarantine(
                 value or b"", f"{where}: {decoded.reason}", position, decoded.field
             )
-            self._rejected[topic] += 1
+            checkpoint.rejected[topic] += 1
         else:
-            self._part.add_event(decoded, position)
-            self._received[topic] += 1
-        self._last_offsets[(topic, partition)] = offset
-        if len(self._part) >= PART_MESSAGES:
-            self._hand_over_part()
+            checkpoint.part.add_event(decoded, position)
+            checkpoint.received[topic] += 1
+        checkpoint.last_offsets[(topic, partition)] = offset
+        if len(checkpoint.part) >= PART_MESSAGES:
+            self._hand_over_part(checkpoint)
 
     def flush(self) -> None:
-        """Commit this checkpoint's transaction once its last part is written."""
-        if self._part:
-            self._hand_over_part()
-        self._settle(0)
-        if not self._parts_sent and self._failure is None:
-            self._checkpoint_reset()
-            return  # nothing arrived
-        lag = self._record_consumed()
+        """Commit this checkpoint's transaction once its last part is written. The checkpoint
+        is detached first: if Quix abandons this call (a revoke taking too long), the next
+        checkpoint starts afresh while this one finishes on its own writer."""
+        with self._lock:
+            checkpoint, self._current = self._current, _Checkpoint()
+            self._flushes += 1
         try:
-            if self._failure is not None:
-                raise self._failure
-            result = self._writer_process().call("commit", lag)
+            self._finish(checkpoint)
+        finally:
+            with self._lock:
+                self._flushes -= 1
+            self.last_commit_at = time.monotonic()
+
+    @property
+    def busy(self) -> bool:
+        """Whether a checkpoint is being written (a flush Quix abandoned included)."""
+        return self._flushes > 0
+
+    def _finish(self, checkpoint: _Checkpoint) -> None:
+        if checkpoint.part:
+            self._hand_over_part(checkpoint)
+        self._settle(checkpoint, 0)
+        if not checkpoint.parts_sent and checkpoint.failure is None:
+            return  # nothing arrived
+        lag = self._record_consumed(checkpoint)
+        try:
+            if checkpoint.failure is not None:
+                raise checkpoint.failure
+            assert checkpoint.writer is not None
+            result = checkpoint.writer.commit(lag)
         except WarehouseUnavailable as exc:
-            self._discard_checkpoint(close=True)
+            self._discard(checkpoint, close=True)
             delay = self.backoff.next_delay()
             self.metrics.warehouse_failures.inc()
             log.warning(
@@ -149,8 +206,9 @@ class WarehouseSink(BaseSink):
             )  # fmt: skip
             raise SinkBackpressureError(retry_after=delay) from exc
         except BaseException:
-            self._discard_checkpoint(close=False)
+            self._discard(checkpoint, close=False)
             raise
+        self._return_writer(checkpoint.writer)
         if self.backoff.failures:
             log.info("warehouse back after %d failed attempts", self.backoff.failures)
         self.backoff.reset()
@@ -158,60 +216,75 @@ class WarehouseSink(BaseSink):
         self.batches_landed += 1
         if self.exit_after_batches and self.batches_landed >= self.exit_after_batches:
             os._exit(137)  # fault injection: committed in the database, offsets not committed
-        self._count(result)
-        self._checkpoint_reset()
+        self._count(checkpoint, result)
         if self.newest_timestamp_ms:
             self.metrics.last_event_time.set(self.newest_timestamp_ms / 1000)
 
     def on_paused(self) -> None:
         """Another sink's backpressure: Quix Streams replays this checkpoint's messages."""
-        self._discard_checkpoint(close=False)
+        with self._lock:
+            checkpoint, self._current = self._current, _Checkpoint()
+        self._discard(checkpoint, close=False)
 
     def close(self) -> None:
-        self._discard_checkpoint(close=True)
-        if self._writer is not None:
-            self._writer.stop()
-            self._writer = None
+        with self._lock:
+            self._closed = True
+            checkpoint, self._current = self._current, _Checkpoint()
+            idle, self._idle_writer = self._idle_writer, None
+        self._discard(checkpoint, close=True)
+        if idle is not None:
+            idle.stop()
+
+    def waiting_since(self) -> float | None:
+        """Since when (monotonic) the oldest message not yet committed has waited, if any."""
+        return self._current.first_message_at
 
     # The checkpoint's parts -------------------------------------------------------------
 
-    def _hand_over_part(self) -> None:
-        part, self._part = self._part, Batch()
-        self._settle(MAX_PARTS_QUEUED - 1)
-        if self._failure is not None:
+    def _hand_over_part(self, checkpoint: _Checkpoint) -> None:
+        part, checkpoint.part = checkpoint.part, Batch()
+        self._settle(checkpoint, MAX_PARTS_QUEUED - 1)
+        if checkpoint.failure is not None:
             return  # the checkpoint is lost already; flush() reports it and Quix replays it
         try:
-            self._writer_process().send("write", part)
+            if checkpoint.writer is None:
+                checkpoint.writer = self._take_writer()
+            checkpoint.writer.send_write(part)
         except WarehouseUnavailable as exc:
-            self._failure = exc
+            checkpoint.failure = exc
             return
-        self._parts_sent += 1
+        checkpoint.parts_sent += 1
 
-    def _settle(self, pending: int) -> None:
+    @staticmethod
+    def _settle(checkpoint: _Checkpoint, pending: int) -> None:
         """Read replies until at most `pending` parts are still being written; the first
         failure fails the checkpoint."""
-        while self._writer is not None and self._writer.pending > pending:
+        writer = checkpoint.writer
+        while writer is not None and writer.pending > pending:
             try:
-                self._writer.reply()
+                writer.reply()
             except Exception as exc:
-                self._failure = self._failure or exc
+                checkpoint.failure = checkpoint.failure or exc
 
-    def _discard_checkpoint(self, close: bool) -> None:
-        """Roll back the open transaction and forget the checkpoint's messages."""
-        self._settle(0)
-        if self._writer is not None:
+    def _discard(self, checkpoint: _Checkpoint, close: bool) -> None:
+        """Roll back the checkpoint's open transaction (closing the connection if `close`),
+        forget its messages, and give its writer back."""
+        self._settle(checkpoint, 0)
+        if checkpoint.writer is not None:
             try:
-                self._writer.call("abort", close)
+                checkpoint.writer.abort(close)
             except Exception as exc:  # the writer is gone, and the transaction with it
                 log.debug("abort failed: %s", exc)
-        self._checkpoint_reset()
+        self._return_writer(checkpoint.writer)
 
-    def _record_consumed(self) -> int:
+    def _record_consumed(self, checkpoint: _Checkpoint) -> int:
         """Count the checkpoint's messages and return the consumer lag behind them."""
-        for topic in self._received.keys() | self._rejected.keys():
-            self.metrics.consumed.labels(topic).inc(self._received[topic] + self._rejected[topic])
+        for topic in checkpoint.received.keys() | checkpoint.rejected.keys():
+            self.metrics.consumed.labels(topic).inc(
+                checkpoint.received[topic] + checkpoint.rejected[topic]
+            )
         lag = 0
-        for (topic, partition), last_offset in self._last_offsets.items():
+        for (topic, partition), last_offset in checkpoint.last_offsets.items():
             high = self.watermarks(topic, partition)
             if high is not None:
                 partition_lag = max(0, high - last_offset - 1)
@@ -219,7 +292,7 @@ class WarehouseSink(BaseSink):
                 lag += partition_lag
         return lag
 
-    def _count(self, result: BatchResult) -> None:
+    def _count(self, checkpoint: _Checkpoint, result: BatchResult) -> None:
         """Landed and duplicate counts are exact (from the database); quarantined counts
         what this process quarantined, so a replay after a crash can count a message twice
         there while the table holds it once."""
@@ -227,8 +300,8 @@ class WarehouseSink(BaseSink):
         for topic, event_type in self.expected_types.items():
             landed = new_rows[event_type]
             self.metrics.landed.labels(topic).inc(landed)
-            self.metrics.duplicates.labels(topic).inc(max(0, self._received[topic] - landed))
-            self.metrics.quarantined.labels(topic).inc(self._rejected[topic])
+            self.metrics.duplicates.labels(topic).inc(max(0, checkpoint.received[topic] - landed))
+            self.metrics.quarantined.labels(topic).inc(checkpoint.rejected[topic])
         if result.reused_positions:
             self.metrics.reused_positions.inc(result.reused_positions)
             log.warning(

@@ -10,6 +10,7 @@ back with its connection.
 
 from __future__ import annotations
 
+import enum
 import multiprocessing
 import pickle
 import signal
@@ -18,9 +19,17 @@ from contextlib import suppress
 from multiprocessing.connection import Connection
 from typing import Any
 
-from ingest.warehouse import Landing, Warehouse, WarehouseUnavailable
+from ingest.warehouse import Batch, BatchResult, Landing, Warehouse, WarehouseUnavailable
 
 Connect = Callable[[], Warehouse]  # must pickle: a module-level function or a partial of one
+
+
+class _Command(enum.Enum):
+    CONNECT = "connect"
+    WRITE = "write"
+    COMMIT = "commit"
+    ABORT = "abort"
+    STOP = "stop"
 
 
 class _Writer:
@@ -36,10 +45,10 @@ class _Writer:
             self._warehouse = self._connect()
         return self._warehouse
 
-    def connect(self, _: None) -> None:
+    def connect(self) -> None:
         self._open()
 
-    def write(self, part: Any) -> None:
+    def write(self, part: Batch) -> None:
         if self._landing is None:
             self._landing = self._open().begin_landing()
         try:
@@ -48,7 +57,7 @@ class _Writer:
             self._landing = None  # rolled back by the failed write
             raise
 
-    def commit(self, lag: int | None) -> Any:
+    def commit(self, lag: int | None) -> BatchResult:
         landing, self._landing = self._landing, None
         if landing is None:
             raise RuntimeError("commit without a written part")
@@ -81,16 +90,22 @@ def _serve(pipe: Connection, connect: Connect) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     writer = _Writer(connect)
+    handlers: dict[_Command, Callable[[Any], Any]] = {
+        _Command.CONNECT: lambda _: writer.connect(),
+        _Command.WRITE: writer.write,
+        _Command.COMMIT: writer.commit,
+        _Command.ABORT: writer.abort,
+    }
     try:
         while True:
             try:
                 command, argument = pipe.recv()
             except EOFError:
                 return  # the service is gone
-            if command == "stop":
+            if command is _Command.STOP:
                 return
             try:
-                pipe.send(("ok", getattr(writer, command)(argument)))
+                pipe.send(("ok", handlers[command](argument)))
             except Exception as exc:
                 pipe.send(("error", _picklable(exc)))
     finally:
@@ -111,12 +126,22 @@ class WriterProcess:
         child_end.close()
         self.pending = 0  # requests sent whose reply has not been read
 
-    def send(self, command: str, argument: Any = None) -> None:
-        try:
-            self._pipe.send((command, argument))
-        except (BrokenPipeError, ConnectionResetError, EOFError) as exc:
-            raise self._died() from exc
-        self.pending += 1
+    def connect(self) -> None:
+        """Open the warehouse connection now (it is otherwise opened by the first write)."""
+        self._call(_Command.CONNECT)
+
+    def send_write(self, part: Batch) -> None:
+        """Send a part to be written into the open transaction (begun by the first part);
+        its result comes back through `reply()`, so parts can be sent ahead."""
+        self._send(_Command.WRITE, part)
+
+    def commit(self, lag: int | None) -> BatchResult:
+        """Commit every part written (read their replies first), with the consumer lag."""
+        return self._call(_Command.COMMIT, lag)
+
+    def abort(self, close: bool) -> None:
+        """Roll back the open transaction; `close` also closes the connection."""
+        self._call(_Command.ABORT, close)
 
     def reply(self) -> Any:
         """The oldest pending request's result; raises what it raised."""
@@ -129,8 +154,15 @@ class WriterProcess:
             raise value
         return value
 
-    def call(self, command: str, argument: Any = None) -> Any:
-        self.send(command, argument)
+    def _send(self, command: _Command, argument: Any = None) -> None:
+        try:
+            self._pipe.send((command, argument))
+        except (BrokenPipeError, ConnectionResetError, EOFError) as exc:
+            raise self._died() from exc
+        self.pending += 1
+
+    def _call(self, command: _Command, argument: Any = None) -> Any:
+        self._send(command, argument)
         return self.reply()
 
     @property
@@ -147,7 +179,7 @@ class WriterProcess:
     def stop(self) -> None:
         if self._process.is_alive():
             with suppress(OSError):
-                self._pipe.send(("stop", None))
+                self._pipe.send((_Command.STOP, None))
             self._process.join(timeout=30)
             if self._process.is_alive():
                 self._process.kill()

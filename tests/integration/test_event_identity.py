@@ -76,59 +76,48 @@ def _statuses(query) -> dict[int, str]:
     return dict(zip(frame.loan_id, frame.loan_status, strict=True))
 
 
-def test_a_re_downloaded_export_lands_the_loans_that_changed(warehouse, book, tmp_path):
+def test_a_re_downloaded_export_and_states_within_a_month(warehouse, book, tmp_path):
     """jan/LoanStats.csv, then feb/LoanStats.csv (same name, same lines) in which 160 active
-    loans moved to Late with their month fields unchanged: those 160 land and win."""
+    loans moved to Late with their month fields unchanged (borrowers who stopped paying):
+    those 160 land and win. Then the older state replayed under another name (as a replay
+    after a broker was recreated would bring it) is the same fact, absorbed, never instead
+    of the new one; and a cure later that month (a payment came in) is a new fact and wins.
+    Each step built incrementally."""
     open_warehouse, target, env, query = warehouse
     header, rows = _rows(book)
     jan = _write(tmp_path / "jan" / "LoanStats.csv", header, rows)
     active = [i for i, r in enumerate(rows) if r["loan_status"] in ("Current", "In Grace Period")]
     moved = active[:MOVED]
     assert len(moved) == MOVED
+    before = [dict(rows[i]) for i in moved]
     for i in moved:
         rows[i] = {**rows[i], "loan_status": LATE}
     feb = _write(tmp_path / "feb" / "LoanStats.csv", header, rows)
+    moved_ids = [int(rows[i]["id"]) for i in moved]
 
     assert _load(open_warehouse, jan).performance_landed == LOANS
+    run_dbt("build", target=target, env=env)
     report = _load(open_warehouse, feb)
     assert (report.applications_landed, report.performance_landed) == (0, MOVED)
     assert report.reused_positions == MOVED
     assert report.duplicates_skipped == 2 * LOANS - MOVED
     run_dbt("build", target=target, env=env)
-
     statuses = _statuses(query)
     assert len(statuses) == LOANS
-    assert {statuses[int(rows[i]["id"])] for i in moved} == {LATE}
+    assert {statuses[i] for i in moved_ids} == {LATE}
     watchlist = query("select loan_id, reason_codes from marts.early_warning_watchlist")
     flagged = dict(zip(watchlist.loan_id, watchlist.reason_codes, strict=True))
-    assert all("BEHAVIOUR_LATE_31_120" in flagged[int(rows[i]["id"])] for i in moved)
+    assert all("BEHAVIOUR_LATE_31_120" in flagged[i] for i in moved_ids)
 
+    _load(open_warehouse, _write(tmp_path / "replayed.csv", header, before))
+    run_dbt("build", target=target, env=env)
+    assert {_statuses(query)[i] for i in moved_ids} == {LATE}
 
-def test_a_status_change_within_a_month_wins_over_the_older_state(warehouse, book, tmp_path):
-    """A borrower who stopped paying: Current, then Late (31-120 days) in the same month
-    (same as-of month, same payments), each built incrementally; then the old state replayed
-    (absorbed), then a cure with a payment (wins)."""
-    open_warehouse, target, env, query = warehouse
-    _load(open_warehouse, book)
-    run_dbt("build", target=target, env=env)
-    header, rows = _rows(book)
-    current = [r for r in rows if r["loan_status"] == "Current"][:5]
-    late = [{**r, "loan_status": LATE} for r in current]
-    _load(open_warehouse, _write(tmp_path / "late.csv", header, late))
-    run_dbt("build", target=target, env=env)
-    statuses = _statuses(query)
-    assert [statuses[int(r["id"])] for r in current] == [LATE] * 5
-    # The older state replayed (the first file again under another name, as a replay after
-    # a broker was recreated would bring it): the same fact, absorbed, never instead of the
-    # new one.
-    _load(open_warehouse, _write(tmp_path / "replayed.csv", header, current))
-    run_dbt("build", target=target, env=env)
-    assert [_statuses(query)[int(r["id"])] for r in current] == [LATE] * 5
-    # A cure later that month (a payment came in): a new fact, and it wins.
-    cured = [{**r, "total_pymnt": f"{float(r['total_pymnt'] or 0) + 100:.2f}"} for r in current]
+    cured = [{**r, "total_pymnt": f"{float(r['total_pymnt'] or 0) + 100:.2f}"} for r in before]
     _load(open_warehouse, _write(tmp_path / "cured.csv", header, cured))
     run_dbt("build", target=target, env=env)
-    assert [_statuses(query)[int(r["id"])] for r in current] == ["Current"] * 5
+    statuses = _statuses(query)
+    assert [statuses[i] for i in moved_ids] == [r["loan_status"] for r in before]
 
 
 def _late_batch(loan_ids: list[int]) -> Batch:
@@ -140,32 +129,27 @@ def _late_batch(loan_ids: list[int]) -> Batch:
     return batch
 
 
-def test_a_landing_that_commits_late_from_a_clock_behind_is_still_staged(warehouse, book):
-    """A landing begun before another and committed after dbt ran, by a host whose clock is
-    15 minutes behind: the next incremental build stages it (staging reads by commit order,
-    not by any host's clock)."""
-    open_warehouse, target, env, query = warehouse
-    _load(open_warehouse, book)
-    slow = open_warehouse()
-    slow.init()
+def test_a_landing_that_commits_late_from_a_clock_behind_is_still_staged(postgres_env, book):
+    """Two ingest hosts on one Postgres: a landing begun first, by a host whose clock is 15
+    minutes behind, commits after the other host's landing and after dbt ran; the next
+    incremental build stages it (staging reads by commit order, not by any host's clock).
+    A DuckDB file has one writer, so a landing can never commit while dbt reads it."""
+    query = lambda q: read_sql(Settings(warehouse="postgres"), q)  # noqa: E731
+    target, env = "postgres", postgres_env
+    _load(PostgresWarehouse, book)
+    slow = PostgresWarehouse()
     landing = slow.begin_landing()
     landing.stamp = dataclasses.replace(
         landing.stamp, landed_at=landing.stamp.landed_at - timedelta(minutes=15)
     )
     landing.write(_late_batch([9_000_001, 9_000_002]))
-    if target == "postgres":  # a second ingest host commits meanwhile, and dbt builds
-        fast = open_warehouse()
-        fast.land(_late_batch([9_000_003]))
-        fast.close()
-        run_dbt("build", target=target, env=env)
-        assert 9_000_003 in _statuses(query)
+    fast = PostgresWarehouse()
+    fast.land(_late_batch([9_000_003]))
+    fast.close()
+    run_dbt("build", target=target, env=env)
+    assert 9_000_003 in _statuses(query)
     landing.commit()
     slow.close()
-    if target == "duckdb":  # one writer per file: dbt builds after the landing commits
-        run_dbt("build", target=target, env=env)
-        fast = open_warehouse()
-        fast.land(_late_batch([9_000_003]))
-        fast.close()
     run_dbt("build", target=target, env=env)
     statuses = _statuses(query)
     assert {statuses.get(i) for i in (9_000_001, 9_000_002, 9_000_003)} == {LATE}

@@ -154,6 +154,22 @@ def test_ingesters_starting_together_create_the_raw_tables_once(postgres_env):
             list(pool.map(start_one, range(8)))
 
 
+def test_an_ingester_starting_beside_an_open_landing_does_not_wait_for_it(postgres_env):
+    """The tables exist: init only reads the catalog, so it takes no lock that would wait for
+    another ingester's open transaction (a slow checkpoint would delay a new replica's start,
+    and with it the rebalance that should relieve the slow one)."""
+    busy = PostgresWarehouse()
+    busy.init()
+    landing = busy.begin_landing()
+    landing.write(batch_at([0, 1]))
+    with psycopg2.connect("", options="-c lock_timeout=2000") as con:
+        joining = PostgresWarehouse.__new__(PostgresWarehouse)
+        joining.con, joining._staging_ready = con, False
+        joining.init()  # would fail on the lock timeout if it took a table lock
+    landing.commit()
+    busy.close()
+
+
 def test_postgres_stores_the_payloads_with_lz4(postgres_env, synthetic_csv):
     """pglz, Postgres' default, halved the COPY throughput of ~2.5 KB payloads."""
     from tests.landing import land_csv

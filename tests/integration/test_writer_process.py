@@ -29,13 +29,13 @@ def _count(settings: Settings) -> int:
 def test_parts_sent_ahead_land_in_one_commit(duckdb_settings):
     writer = WriterProcess(partial(open_initialised_warehouse, duckdb_settings))
     try:
-        writer.send("write", batch_at(list(range(0, 4))))
-        writer.send("write", batch_at(list(range(4, 8))))
+        writer.send_write(batch_at(list(range(0, 4))))
+        writer.send_write(batch_at(list(range(4, 8))))
         assert writer.pending == 2
         assert [writer.reply(), writer.reply()] == [None, None]
-        result = writer.call("commit", 0)
+        result = writer.commit(0)
         assert (result.applications, result.duplicates) == (8, 0)
-        writer.call("abort", True)  # closes the file for the reader below
+        writer.abort(close=True)  # closes the file for the reader below
     finally:
         writer.stop()
     assert _count(duckdb_settings) == 8
@@ -46,20 +46,22 @@ def test_a_write_error_comes_back_to_the_caller(duckdb_settings):
     broken = batch_at([0])
     broken.tables["loan_applications"]["payload"][0] = "{not json"
     try:
+        writer.send_write(broken)
         with pytest.raises(Exception, match=r"(?i)json"):
-            writer.call("write", broken)
+            writer.reply()
         with pytest.raises(RuntimeError, match="commit without a written part"):
-            writer.call("commit", 0)
+            writer.commit(0)
     finally:
         writer.stop()
 
 
 def test_a_killed_writer_is_reported_as_warehouse_unavailable(duckdb_settings):
     writer = WriterProcess(partial(open_initialised_warehouse, duckdb_settings))
-    writer.call("write", batch_at(list(range(0, 4))))
+    writer.send_write(batch_at(list(range(0, 4))))
+    writer.reply()
     os.kill(writer._process.pid, signal.SIGKILL)
     with pytest.raises(WarehouseUnavailable, match="writer process exited"):
-        writer.call("commit", 0)
+        writer.commit(0)
     assert not writer.alive
     writer.stop()
     assert _count(duckdb_settings) == 0  # the open transaction died with it
@@ -89,9 +91,10 @@ def test_a_writer_dying_mid_checkpoint_fails_the_whole_checkpoint(duckdb_setting
 
     for offset in range(4):  # two parts
         add(offset)
-    sink._settle(0)  # both written into the open transaction
-    os.kill(sink._writer._process.pid, signal.SIGKILL)
-    sink._writer._process.join()
+    checkpoint = sink._current
+    sink._settle(checkpoint, 0)  # both written into the open transaction
+    os.kill(checkpoint.writer._process.pid, signal.SIGKILL)
+    checkpoint.writer._process.join()
     for offset in range(4, 6):
         add(offset)
     with pytest.raises(SinkBackpressureError):
