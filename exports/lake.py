@@ -19,6 +19,8 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -32,17 +34,26 @@ class LakeError(RuntimeError):
     """The lake cannot be reached or written, with the reason and the fix."""
 
 
+@dataclass(frozen=True)
+class LakeObject:
+    key: str
+    modified: datetime  # UTC; S3 gives a multipart upload the time it was started
+
+
 class Lake(Protocol):
     url: str
 
     def put_file(self, local: Path, key: str) -> None: ...
     def put_bytes(self, data: bytes, key: str) -> None: ...
-    def get_bytes(self, key: str) -> bytes: ...
-    def list_keys(self, prefix: str) -> list[str]: ...
+    def get_bytes(self, key: str) -> bytes: ...  # FileNotFoundError when there is no such key
+    def list_objects(self, prefix: str) -> list[LakeObject]: ...  # sorted by key
     def delete_keys(self, keys: list[str]) -> None: ...
 
+    def list_keys(self, prefix: str) -> list[str]:
+        return [item.key for item in self.list_objects(prefix)]
 
-class LocalLake:
+
+class LocalLake(Lake):
     """A folder; every write goes to a temporary name first and is renamed into place."""
 
     def __init__(self, root: Path) -> None:
@@ -69,14 +80,20 @@ class LocalLake:
     def get_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
 
-    def list_keys(self, prefix: str) -> list[str]:
+    def list_objects(self, prefix: str) -> list[LakeObject]:
         base = self._path(prefix)
         if not base.exists():
             return []
         return sorted(
-            str(p.relative_to(self.root))
-            for p in base.rglob("*")
-            if p.is_file() and not p.name.endswith(".partial")
+            (
+                LakeObject(
+                    str(p.relative_to(self.root)),
+                    datetime.fromtimestamp(p.stat().st_mtime, UTC),
+                )
+                for p in base.rglob("*")
+                if p.is_file() and not p.name.endswith(".partial")
+            ),
+            key=lambda item: item.key,
         )
 
     def delete_keys(self, keys: list[str]) -> None:
@@ -84,7 +101,7 @@ class LocalLake:
             self._path(key).unlink(missing_ok=True)
 
 
-class S3Lake:
+class S3Lake(Lake):
     def __init__(self, bucket: str, prefix: str) -> None:
         import boto3
         from boto3.s3.transfer import TransferConfig
@@ -150,16 +167,21 @@ class S3Lake:
 
     def get_bytes(self, key: str) -> bytes:
         with self._reachable():
-            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+            try:
+                response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            except self.client.exceptions.NoSuchKey:
+                raise FileNotFoundError(f"{self.url}/{key}") from None
+            return response["Body"].read()
 
-    def list_keys(self, prefix: str) -> list[str]:
-        keys = []
+    def list_objects(self, prefix: str) -> list[LakeObject]:
+        found = []
         paginator = self.client.get_paginator("list_objects_v2")
         with self._reachable():
             for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
                 for item in page.get("Contents", []):
-                    keys.append(item["Key"][len(self.prefix) + 1 :] if self.prefix else item["Key"])
-        return sorted(keys)
+                    key = item["Key"][len(self.prefix) + 1 :] if self.prefix else item["Key"]
+                    found.append(LakeObject(key, item["LastModified"]))
+        return sorted(found, key=lambda item: item.key)
 
     def delete_keys(self, keys: list[str]) -> None:
         with self._reachable():
