@@ -182,7 +182,9 @@ def _race(settings, lake) -> None:
     and goes on (deleting what it deletes) only after A's manifest replaced B's. The old code
     then deleted A's data, which the surviving manifest names."""
     a_data, a_manifest, b_manifest = threading.Event(), threading.Event(), threading.Event()
-    run_a = SteppedLake(lake, {"put_bytes": b_manifest}, {"put_file": a_data, "put_bytes": a_manifest})
+    run_a = SteppedLake(
+        lake, {"put_bytes": b_manifest}, {"put_file": a_data, "put_bytes": a_manifest}
+    )
     run_b = SteppedLake(lake, {"*": a_data, "delete_keys": a_manifest}, {"put_bytes": b_manifest})
     errors: list[BaseException] = []
 
