@@ -76,3 +76,15 @@ def test_the_reader_reads_marts_and_monitoring_only_and_writes_nothing(warehouse
 def test_the_owner_or_a_superuser_is_never_made_the_reader(warehouse):
     with pytest.raises(ReaderRoleError, match="owner or a superuser"):
         ensure_reader_role(warehouse["PGUSER"], "pw")
+
+
+def test_an_owner_without_createrole_gets_a_clear_error(warehouse, monkeypatch):
+    with _owner(warehouse) as con, con.cursor() as cur:
+        cur.execute("drop role if exists plain_owner; create role plain_owner login")
+    monkeypatch.setenv("PGUSER", "plain_owner")
+    try:
+        with pytest.raises(ReaderRoleError, match="may not create or alter the role"):
+            ensure_reader_role(READER, "pw")
+    finally:
+        with _owner(warehouse) as con, con.cursor() as cur:
+            cur.execute("drop role plain_owner")
