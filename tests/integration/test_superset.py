@@ -196,35 +196,6 @@ def test_the_dashboards_draw_every_chart_in_chromium(superset, provisioned):
         assert not blank, f"{slug}: blank chart images {blank}"
 
 
-def test_postgres_warehouse_provisions_and_its_kpis_match(
-    superset, postgres_env, synthetic_csv, monkeypatch
-):
-    monkeypatch.setenv("SUPERSET_PG_PASSWORD", "reader-pw")
-    env = {**postgres_env, "WAREHOUSE": "postgres"}
-    land_csv(PostgresWarehouse(), synthetic_csv)
-    run_dbt("build", target="postgres", env=env)
-    settings = Settings.from_env(env)
-    warnings: list[str] = []
-    provision(settings, superset, warn=warnings.append)
-    # No drift report has run on this warehouse: its table is the one reported missing.
-    assert len(warnings) == 1 and "monitoring.feature_drift" in warnings[0]
-    api = SupersetApi(superset)
-    database = api.get(f"/api/v1/database/{_warehouse_database_id(api)}")["result"]
-    assert database["backend"] == "postgresql"
-    results = _chart_data(api, KPI_COLUMNS)
-    expected = read_sql(settings, KPI_QUERY).iloc[0]
-    for chart, column in KPI_COLUMNS.items():
-        (row,) = results[chart]["data"]
-        assert row[ASSETS.charts[chart]["metric"]] == pytest.approx(expected[column]), chart
-    # Superset is the read-only role: the marts (above), not the raw payloads, and no writes.
-    for attack in ("select count(*) from raw.loan_applications", "select count(*) from ml.model_runs",
-                   "delete from marts.kpi_summary", "create table marts.mine (n int)"):  # fmt: skip
-        status, text = _sql(api, attack)
-        assert status != 200, f"{attack}: {text[:500]}"
-    status, text = _sql(api, "select count(*) from raw.loan_applications")
-    assert "permission denied" in text, text[:500]
-
-
 def test_the_superset_process_gets_no_secret_of_the_environment(superset_process):
     process, _ = superset_process
     environ = (Path("/proc") / str(process.pid) / "environ").read_bytes().split(b"\0")
@@ -283,3 +254,33 @@ def test_sql_through_supersets_duckdb_connection_cannot_touch_files_or_settings(
 def test_the_drift_report_links_are_text_not_html(provisioned):
     (result,) = _chart_data(provisioned, ["drift_reports"]).values()
     assert result["rowcount"] and all("<" not in row["report_url"] for row in result["data"])
+
+
+# Last: it points the shared Superset database at a Postgres warehouse.
+def test_postgres_warehouse_provisions_and_its_kpis_match(
+    superset, postgres_env, synthetic_csv, monkeypatch
+):
+    monkeypatch.setenv("SUPERSET_PG_PASSWORD", "reader-pw")
+    env = {**postgres_env, "WAREHOUSE": "postgres"}
+    land_csv(PostgresWarehouse(), synthetic_csv)
+    run_dbt("build", target="postgres", env=env)
+    settings = Settings.from_env(env)
+    warnings: list[str] = []
+    provision(settings, superset, warn=warnings.append)
+    # No drift report has run on this warehouse: its table is the one reported missing.
+    assert len(warnings) == 1 and "monitoring.feature_drift" in warnings[0]
+    api = SupersetApi(superset)
+    database = api.get(f"/api/v1/database/{_warehouse_database_id(api)}")["result"]
+    assert database["backend"] == "postgresql"
+    results = _chart_data(api, KPI_COLUMNS)
+    expected = read_sql(settings, KPI_QUERY).iloc[0]
+    for chart, column in KPI_COLUMNS.items():
+        (row,) = results[chart]["data"]
+        assert row[ASSETS.charts[chart]["metric"]] == pytest.approx(expected[column]), chart
+    # Superset is the read-only role: the marts (above), not the raw payloads, and no writes.
+    for attack in ("select count(*) from raw.loan_applications", "select count(*) from ml.model_runs",
+                   "delete from marts.kpi_summary", "create table marts.mine (n int)"):  # fmt: skip
+        status, text = _sql(api, attack)
+        assert status != 200, f"{attack}: {text[:500]}"
+    status, text = _sql(api, "select count(*) from raw.loan_applications")
+    assert "permission denied" in text, text[:500]
