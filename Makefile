@@ -43,7 +43,7 @@ demo: $(STAMP)
 	@echo "== 8/8 report"
 	$(PY) -m exports report
 	@echo
-	@echo "wrote: $(DEMO_CSV) (input), $${DUCKDB_PATH:-warehouse.duckdb} (warehouse: raw, staging, intermediate, marts, ml schemas), $${ML_MODEL_DIR:-lake/models} (models, ROC and lift plots), lake/snapshots, lake/raw, lake/reports/drift (exports)"
+	@echo "wrote: $(DEMO_CSV) (input), $${DUCKDB_PATH:-warehouse.duckdb} (warehouse: raw, staging, intermediate, marts, ml schemas), $${ML_MODEL_DIR:-lake/models} (models, ROC and lift plots), lake/snapshots, lake/raw, lake/quarantine, lake/reports/drift (exports)"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

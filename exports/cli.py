@@ -31,6 +31,7 @@ from exports.snapshots import marts_model_run_id, snapshot_all
 from exports.superset_bundle import AssetError
 from exports.superset_local import LocalSuperset, SupersetSetupError, default_home, wait_healthy
 from exports.superset_provision import ProvisionError, SupersetLogin, provision
+from exports.superset_role import ReaderRoleError
 from exports.warehouse_reader import read_sql
 from ingest.settings import ConfigError, Settings
 from ml.store import open_store
@@ -215,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         DriftError,
         AssetError,
         ProvisionError,
+        ReaderRoleError,
         SupersetSetupError,
     ) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -2,10 +2,11 @@
 
 Layout: `snapshots/<model>/snapshot_date=YYYY-MM-DD/` holds `_manifest.json` and the data of
 the run it names (`run=<id>/part-0.parquet`). The data goes up first and the manifest last,
-in one PUT that replaces the previous one, and only then are the previous run's files
-removed: a reader that goes through the manifest never sees a half-written snapshot, and a
-run that dies mid-upload leaves the previous snapshot whole. Re-running a day replaces that
-day and touches no other.
+in one PUT that replaces the previous one, and only then are the replaced run's files
+removed (exports/manifests.py: never a file the current manifest names, even when two runs
+of the same day race): a reader that goes through the manifest never sees a half-written
+snapshot, and a run that dies mid-upload leaves the previous snapshot whole. Re-running a day
+replaces that day and touches no other.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from exports.lake import Lake
+from exports.manifests import MANIFEST, publish, read_manifest, sweep_orphans
 from exports.warehouse_reader import read_sql
 from ingest.settings import Settings
 
 EXPORT_META_KEY = "export_snapshot"
-MANIFEST = "_manifest.json"
 PG_FETCH_ROWS = 100_000
 _PG_TYPES = {
     "bigint": pa.int64(), "integer": pa.int32(), "double precision": pa.float64(),
@@ -102,6 +103,8 @@ def snapshot_model(
     settings: Settings, lake: Lake, schema_name: str, model: str, day: date, context: dict
 ) -> SnapshotResult:
     prefix = snapshot_prefix(model, day)
+    manifest_key = prefix + MANIFEST
+    replaced = read_manifest(lake, manifest_key)
     run = uuid.uuid4().hex[:12]
     with tempfile.TemporaryDirectory(prefix="crews-snapshot-") as folder:
         local = Path(folder) / "part-0.parquet"
@@ -112,7 +115,6 @@ def snapshot_model(
             _write_duckdb(settings, relation, local)
         metadata = pq.read_metadata(local)
         data_key = f"{prefix}run={run}/part-0.parquet"
-        previous = [k for k in lake.list_keys(prefix) if not k.endswith(MANIFEST)]
         lake.put_file(local, data_key)
         manifest = {
             "model": model, "relation": relation, "snapshot_date": day.isoformat(),
@@ -124,9 +126,8 @@ def snapshot_model(
                        "sha256": _sha256(local)}],
             "written_at": datetime.now(UTC).isoformat(), **context,
         }  # fmt: skip
-    manifest_key = prefix + MANIFEST
-    lake.put_bytes(json.dumps(manifest, indent=2).encode(), manifest_key)
-    lake.delete_keys(previous)
+    publish(lake, manifest_key, manifest, replaced)
+    sweep_orphans(lake, f"snapshots/{model}/", datetime.now(UTC))
     return SnapshotResult(model, manifest["row_count"], manifest_key)
 
 

@@ -5,6 +5,8 @@ metric, which filter, which row of the dashboard). Superset's own export format 
 uuids, column lists, form data, a saved query context per chart and a grid layout; those
 are derived here, so the files stay short and a chart is changed in one place. Pure: the
 warehouse's columns and URI come in as arguments (exports/superset_provision.py reads them).
+No table chart renders its cells as HTML (Superset's `allow_render_html` defaults to on, and
+the cells hold payload text), whatever a chart's options say; SQL Lab is off for the database.
 """
 
 from __future__ import annotations
@@ -162,7 +164,7 @@ def _database(
         "database_name": spec["database_name"],
         "sqlalchemy_uri": uri,
         "cache_timeout": None,
-        "expose_in_sqllab": spec.get("expose_in_sqllab", True),
+        "expose_in_sqllab": spec.get("expose_in_sqllab", False),
         "allow_run_async": spec.get("allow_run_async", False),
         "allow_ctas": False,
         "allow_cvas": False,
@@ -296,11 +298,7 @@ def chart_form_data(spec: dict[str, Any], dataset: dict[str, Any]) -> dict[str, 
                     "timeseries_limit_metric": _sql_metric(expression),
                     "order_desc": not ascending,
                 }
-        form |= {
-            "allow_render_html": True,
-            "show_cell_bars": False,
-            "table_timestamp_format": "%Y-%m-%d %H:%M",
-        }
+        form |= {"show_cell_bars": False, "table_timestamp_format": "%Y-%m-%d %H:%M"}
     elif viz == "histogram_v2":
         form |= {"column": spec["column"], "groupby": [], "bins": spec.get("bins", 20)}
         form |= {"normalize": False, "cumulative": False, "x_axis_title": spec["column"]}
@@ -322,7 +320,10 @@ def chart_form_data(spec: dict[str, Any], dataset: dict[str, Any]) -> dict[str, 
             form |= {"orientation": "vertical", "show_value": False}
         else:  # markers, so a series with one point (a first day of data) still shows
             form |= {"markerEnabled": True, "markerSize": 6}
-    return form | spec.get("options", {})
+    form |= spec.get("options", {})
+    if viz == "table":  # cells are data (payload text among them), never markup
+        form["allow_render_html"] = False
+    return form
 
 
 def _adhoc_filters(spec: dict[str, Any]) -> list[dict[str, Any]]:

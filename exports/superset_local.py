@@ -5,6 +5,9 @@ environment: it gets a virtualenv under SUPERSET_LOCAL_DIR (default .cache/super
 from exports/superset/requirements.txt, and we talk to it over HTTP only. Each instance
 (`local` for make superset, `test` for pytest) has its own SQLite metadata database, secret
 key and generated admin password, all kept in the instance folder and reused on later runs.
+The Superset process gets only its own settings and a few system variables (PASSED_THROUGH):
+none of the warehouse, S3 or other secrets of the environment it is started from. pip, which
+builds the virtualenv, keeps the whole environment (proxies, indexes).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ REQUIREMENTS = ASSETS_DIR / "requirements.txt"
 CONSTRAINTS = ASSETS_DIR / "constraints.txt"
 CONFIG = ASSETS_DIR / "superset_config.py"
 ADMIN_USER = "admin"
+PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 
 
 class SupersetSetupError(RuntimeError):
@@ -54,8 +58,9 @@ class LocalSuperset:
         return self.venv / "bin" / "superset"
 
     def env(self) -> dict[str, str]:
+        """Superset's environment."""
         return {
-            **os.environ,
+            **{name: os.environ[name] for name in PASSED_THROUGH if name in os.environ},
             "SUPERSET_CONFIG_PATH": str(CONFIG),
             "SUPERSET_HOME": str(self.folder),
             "SUPERSET_SECRET_KEY": self._secret("secret_key", 48),
@@ -83,10 +88,11 @@ class LocalSuperset:
         if self.binary.exists() and stamp.exists() and stamp.read_text() == wanted:
             return
         print(f"installing Superset into {self.venv} (about a minute, once)", flush=True)
-        self._run([sys.executable, "-m", "venv", "--clear", str(self.venv)], "create the venv")
+        venv = [sys.executable, "-m", "venv", "--clear", str(self.venv)]
+        self._run(venv, "create the venv", dict(os.environ))
         pip = [str(self.venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
         pip += ["--disable-pip-version-check", "-r", str(REQUIREMENTS), "-c", str(CONSTRAINTS)]
-        self._run(pip, "install Superset")
+        self._run(pip, "install Superset", dict(os.environ))
         stamp.write_text(wanted)
 
     def ensure_initialised(self) -> None:
@@ -115,8 +121,8 @@ class LocalSuperset:
                 start_new_session=True,
             )
 
-    def _run(self, command: list[str], what: str) -> None:
-        done = subprocess.run(command, env=self.env(), capture_output=True, text=True)
+    def _run(self, command: list[str], what: str, env: dict[str, str] | None = None) -> None:
+        done = subprocess.run(command, env=env or self.env(), capture_output=True, text=True)
         if done.returncode:
             tail = (done.stderr or done.stdout).strip().splitlines()[-15:]
             raise SupersetSetupError(f"could not {what}:\n" + "\n".join(tail))

@@ -4,7 +4,9 @@ Reads the warehouse's columns for each dataset, renders the bundle (superset_bun
 imports it through Superset's assets API with overwrite: every asset has a fixed uuid, so
 running it again updates the same database, datasets, charts and dashboards in place.
 Credentials never enter the bundle: the warehouse password goes in the import's separate
-`passwords` field.
+`passwords` field. Superset reaches Postgres as a read-only role of its own
+(exports/superset_role.py, created here) and DuckDB read-only with no file or external access
+and its configuration locked, both set at connect time, before Superset runs anything.
 """
 
 from __future__ import annotations
@@ -28,8 +30,15 @@ from exports.superset_bundle import (
     render_bundle,
     zip_bundle,
 )
+from exports.superset_role import DEFAULT_READER, ensure_reader_role
 from exports.warehouse_reader import read_sql
 from ingest.settings import Settings
+
+# duckdb-engine passes connect_args to duckdb.connect, `config` included.
+DUCKDB_CONNECT_ARGS = {
+    "read_only": True,  # one writer per file: Superset must not take dbt's lock
+    "config": {"enable_external_access": False, "lock_configuration": True},
+}
 
 
 class ProvisionError(RuntimeError):
@@ -60,27 +69,32 @@ class WarehouseConnection:
     uri: str
     password: str | None
     engine_params: dict[str, Any]
+    role: str | None = None  # the read-only Postgres role in the URI
 
 
 def warehouse_connection(
     settings: Settings, env: Mapping[str, str] | None = None
 ) -> WarehouseConnection:
-    """How Superset reaches the warehouse: the same PG* variables or DuckDB file as dbt."""
+    """How Superset reaches the warehouse: the PG* server as the read-only role
+    (SUPERSET_PG_USER / SUPERSET_PG_PASSWORD), or dbt's DuckDB file, locked down."""
     env = os.environ if env is None else env
-    password = env.get("PGPASSWORD") or None
+    if settings.warehouse == "duckdb":
+        path = Path(settings.duckdb_path).resolve()
+        return WarehouseConnection(f"duckdb:///{path}", None, {"connect_args": DUCKDB_CONNECT_ARGS})
+    role = env.get("SUPERSET_PG_USER") or DEFAULT_READER
+    password = env.get("SUPERSET_PG_PASSWORD", "")
+    if not password:
+        raise ProvisionError(
+            "SUPERSET_PG_PASSWORD is not set: the password of the read-only role "
+            f"{role!r} Superset reaches Postgres as (created by this command)"
+        )
     if env.get("SUPERSET_WAREHOUSE_URI"):  # Superset sees the warehouse under another address
-        return WarehouseConnection(env["SUPERSET_WAREHOUSE_URI"], password, {})
-    if settings.warehouse == "postgres":
-        user = quote(env.get("PGUSER") or "postgres", safe="")
-        secret = f":{PASSWORD_MASK}" if password else ""
-        host = env.get("PGHOST") or "127.0.0.1"
-        port = env.get("PGPORT") or "5432"
-        database = env.get("PGDATABASE") or "postgres"
-        uri = f"postgresql+psycopg2://{user}{secret}@{host}:{port}/{database}"
-        return WarehouseConnection(uri, password, {})
-    # One writer per DuckDB file: Superset only ever reads, so it must not take the lock.
-    path = Path(settings.duckdb_path).resolve()
-    return WarehouseConnection(f"duckdb:///{path}", None, {"connect_args": {"read_only": True}})
+        return WarehouseConnection(env["SUPERSET_WAREHOUSE_URI"], password, {}, role)
+    host = env.get("PGHOST") or "127.0.0.1"
+    port = env.get("PGPORT") or "5432"
+    database = env.get("PGDATABASE") or "postgres"
+    uri = f"postgresql+psycopg2://{quote(role, safe='')}:{PASSWORD_MASK}@{host}:{port}/{database}"
+    return WarehouseConnection(uri, password, {}, role)
 
 
 def warehouse_columns(settings: Settings, assets: Assets) -> dict[str, list[Column]]:
@@ -165,6 +179,8 @@ def provision(
     """Import everything; returns dashboard title -> URL."""
     assets = assets or load_assets()
     connection = warehouse_connection(settings)
+    if connection.role and connection.password:
+        ensure_reader_role(connection.role, connection.password)
     columns = warehouse_columns(settings, assets)
     for name, spec in assets.datasets.items():
         if name not in columns:

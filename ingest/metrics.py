@@ -1,4 +1,4 @@
-"""Prometheus metrics of the ingest service, served on /metrics (INGEST_METRICS_PORT)."""
+"""Prometheus metrics of the ingest service, served on /metrics (INGEST_METRICS_HOST and _PORT)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ class IngestMetrics:
             registry=self.registry,
         )
 
-    def serve(self, port: int) -> None:
-        """Serve /metrics on all interfaces (port 0 leaves it off)."""
+    def serve(self, port: int, host: str) -> None:
+        """Serve /metrics on `host` only (port 0 leaves it off)."""
         if port:
-            start_http_server(port, registry=self.registry)
+            start_http_server(port, addr=host, registry=self.registry)

@@ -92,7 +92,7 @@ def run_service(
 ) -> ServiceReport:
     started = time.perf_counter()
     metrics = metrics or IngestMetrics()
-    metrics.serve(settings.metrics_port)
+    metrics.serve(settings.metrics_port, settings.metrics_host)
     topics = {topic: event_type for event_type, topic in settings.topics.items()}
     ensure_topics(settings.kafka_bootstrap, list(topics))
     extra = client_config(settings.kafka_bootstrap)

@@ -35,6 +35,7 @@ class Settings:
     performance_topic: str = "loan.performance"
     consumer_group: str = "credit-risk-ews-ingest"
     metrics_port: int = 9108
+    metrics_host: str = "127.0.0.1"  # 0.0.0.0 in a container, for Prometheus on its network
     max_event_bytes: int = 1_048_576
     commit_every: int = 0  # 0: DEFAULT_COMMIT_EVERY for the warehouse
     commit_interval: float = 1.0  # seconds: a checkpoint at least this often
@@ -69,6 +70,7 @@ class Settings:
             performance_topic=env.get("INGEST_PERFORMANCE_TOPIC") or cls.performance_topic,
             consumer_group=env.get("INGEST_CONSUMER_GROUP") or cls.consumer_group,
             metrics_port=_int(env, "INGEST_METRICS_PORT", cls.metrics_port),
+            metrics_host=env.get("INGEST_METRICS_HOST") or cls.metrics_host,
             max_event_bytes=_int(env, "INGEST_MAX_EVENT_BYTES", cls.max_event_bytes),
             commit_every=_int(env, "INGEST_COMMIT_EVERY", cls.commit_every),
             commit_interval=_float(env, "INGEST_COMMIT_INTERVAL_SECONDS", cls.commit_interval),

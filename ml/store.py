@@ -1,4 +1,5 @@
-"""The ML step's one connection to the warehouse: read frames, run DDL, append frames.
+"""The ML step's one connection to the warehouse: read frames (whole, or in chunks of a
+bounded size for results too large to hold), run DDL, append frames.
 
 One connection per process: DuckDB refuses a second connection to the same file with a
 different configuration, and the step both reads features and writes results.
@@ -7,6 +8,7 @@ different configuration, and the step both reads features and writes results.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from typing import Protocol
 
 import pandas as pd
@@ -17,6 +19,7 @@ from ingest.warehouse import DUCKDB_CONNECT_CONFIG
 
 class MlStore(Protocol):
     def read(self, sql: str) -> pd.DataFrame: ...
+    def read_chunks(self, sql: str, rows: int) -> Iterator[pd.DataFrame]: ...
     def execute(self, sql: str) -> None: ...
     def append(self, table: str, frame: pd.DataFrame) -> None: ...
     def commit(self) -> None: ...
@@ -32,6 +35,10 @@ class DuckDBStore:
 
     def read(self, sql: str) -> pd.DataFrame:
         return self.con.execute(sql).df()
+
+    def read_chunks(self, sql: str, rows: int) -> Iterator[pd.DataFrame]:
+        for batch in self.con.execute(sql).to_arrow_reader(rows):
+            yield batch.to_pandas()
 
     def execute(self, sql: str) -> None:
         self.con.execute(sql)
@@ -60,6 +67,14 @@ class PostgresStore:
         with self.con.cursor() as cur:
             cur.execute(sql)
             return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+
+    def read_chunks(self, sql: str, rows: int) -> Iterator[pd.DataFrame]:
+        """Through a server-side cursor: the server sends `rows` rows at a time."""
+        with self.con.cursor(name="read_chunks") as cur:
+            cur.itersize = rows
+            cur.execute(sql)
+            while chunk := cur.fetchmany(rows):
+                yield pd.DataFrame(chunk, columns=[c.name for c in cur.description])
 
     def execute(self, sql: str) -> None:
         with self.con.cursor() as cur:

@@ -1,13 +1,19 @@
 """The S3 lake under faults: a proxy in front of moto_server answers 503 SlowDown to some
 requests (as S3 does when throttling), and a file above the multipart threshold goes up in
-parts. boto3's standard retry mode must absorb the faults, and the object must round-trip."""
+parts. boto3's standard retry mode must absorb the faults, and the object must round-trip.
+An endpoint that cannot be connected to (closed port, black hole, gone mid-run) must be a
+one-line LakeError within seconds, from the API and from `python -m exports`."""
 
 from __future__ import annotations
 
 import http.client
 import os
 import re
+import socket
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,7 +21,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from exports.lake import MULTIPART_THRESHOLD, open_lake
+from exports.lake import CONNECT_TIMEOUT_SECONDS, MULTIPART_THRESHOLD, LakeError, open_lake
+from tests.conftest import REPO_ROOT
+from tests.postgres_cluster import free_port
 
 PART_ONE = r"partNumber=1(&|$)"
 SLOW_DOWN = (
@@ -117,3 +125,76 @@ def test_small_writes_and_reads_retry_through_throttling(flaky_lake):
     lake.put_bytes(b'{"ok": true}', "manifest.json")
     assert lake.get_bytes("manifest.json") == b'{"ok": true}'
     assert [status for _, _, status in proxy.seen].count(503) == 4
+
+
+def _black_hole() -> tuple[socket.socket, list[socket.socket]]:
+    """A port that never completes a connection: its accept queue is full, so Linux drops
+    further SYNs and a client waits for its connect timeout."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(listener.getsockname())
+        fillers.append(filler)
+    time.sleep(0.2)
+    return listener, fillers
+
+
+def _assert_fast_one_line_error(call, endpoint: str, limit: float) -> None:
+    started = time.monotonic()
+    with pytest.raises(LakeError) as raised:
+        call()
+    elapsed = time.monotonic() - started
+    message = str(raised.value)
+    assert "\n" not in message and endpoint in message and "AWS_ENDPOINT_URL" in message
+    assert elapsed < limit, f"took {elapsed:.1f}s"
+
+
+def test_a_closed_port_is_a_lake_error_at_once(s3_endpoint, monkeypatch):
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    _assert_fast_one_line_error(lambda: open_lake("s3://lake/x"), endpoint, limit=3)
+
+
+def test_a_black_hole_is_a_lake_error_after_one_connect_timeout(s3_endpoint, monkeypatch):
+    listener, fillers = _black_hole()
+    endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    try:
+        _assert_fast_one_line_error(
+            lambda: open_lake("s3://lake/x"), endpoint, limit=CONNECT_TIMEOUT_SECONDS + 3
+        )
+    finally:
+        for sock in (listener, *fillers):
+            sock.close()
+
+
+@pytest.mark.parametrize("flaky_lake", [("$^", 0)], indirect=True)
+def test_an_endpoint_gone_mid_run_is_a_lake_error_at_once(flaky_lake, tmp_path):
+    lake, proxy, _, _ = flaky_lake
+    lake.put_bytes(b"1", "first.json")
+    proxy.shutdown()
+    proxy.server_close()  # the port now refuses connections
+    _assert_fast_one_line_error(lambda: lake.put_bytes(b"2", "second.json"), proxy.url, limit=3)
+    local = tmp_path / "part.parquet"
+    local.write_bytes(b"3")
+    _assert_fast_one_line_error(lambda: lake.put_file(local, "part.parquet"), proxy.url, limit=3)
+    _assert_fast_one_line_error(lambda: lake.list_keys(""), proxy.url, limit=3)
+
+
+def test_the_cli_prints_one_error_line_and_exits_non_zero(s3_endpoint):
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "LAKE_URL": "s3://lake/exports"}
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "exports", "snapshot"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert done.returncode != 0
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: ") and endpoint in line, done.stderr
+    assert elapsed < 15, f"took {elapsed:.1f}s"

@@ -1,19 +1,22 @@
 """Snapshots of the marts to a local folder and to a real HTTP S3 endpoint (moto_server)."""
 
 import json
-from datetime import date
+import threading
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import pytest
 
 from exports.dbt_artifacts import load_manifest
 from exports.lake import LakeError, LocalLake, open_lake
+from exports.manifests import ORPHAN_GRACE, sweep_orphans
 from exports.snapshots import (
     MANIFEST,
     exported_models,
     marts_model_run_id,
     read_snapshot,
     snapshot_all,
+    snapshot_model,
     snapshot_prefix,
 )
 from ingest.settings import Settings
@@ -148,3 +151,96 @@ def test_the_manifest_names_the_model_run_behind_the_marts(built, tmp_path):
     with duckdb.connect(str(copy)) as con:
         con.execute("update marts.fct_loans set model_run_id = 'run-1' where loan_id % 2 = 0")
     assert marts_model_run_id(Settings(duckdb_path=copy)) == "run-1"
+
+
+class SteppedLake:
+    """One run's view of a shared lake, for racing two runs in a fixed order: before its first
+    call of a method (or of any method, "*") it waits for an event; after each call of a
+    method it sets one."""
+
+    def __init__(self, lake, wait_before: dict, signal_after: dict) -> None:
+        self.lake, self.url = lake, lake.url
+        self.wait_before, self.signal_after = dict(wait_before), signal_after
+
+    def __getattr__(self, name):
+        method = getattr(self.lake, name)
+
+        def call(*args, **kwargs):
+            gate = self.wait_before.pop(name, None) or self.wait_before.pop("*", None)
+            if gate is not None:
+                assert gate.wait(timeout=60), f"the other run never opened the gate before {name}"
+            result = method(*args, **kwargs)
+            if name in self.signal_after:
+                self.signal_after[name].set()
+            return result
+
+        return call
+
+
+def _race(settings, lake) -> None:
+    """Run B starts once A's data is up, writes its manifest while A waits to write its own,
+    and goes on (deleting what it deletes) only after A's manifest replaced B's. The old code
+    then deleted A's data, which the surviving manifest names."""
+    a_data, a_manifest, b_manifest = threading.Event(), threading.Event(), threading.Event()
+    run_a = SteppedLake(
+        lake, {"put_bytes": b_manifest}, {"put_file": a_data, "put_bytes": a_manifest}
+    )
+    run_b = SteppedLake(lake, {"*": a_data, "delete_keys": a_manifest}, {"put_bytes": b_manifest})
+    errors: list[BaseException] = []
+
+    def run(view) -> None:
+        try:
+            snapshot_model(settings, view, "marts", "fct_loans", DAY, {})
+        except BaseException as exc:  # handed to the test thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(view,)) for view in (run_a, run_b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("previous", [False, True], ids=["first-of-the-day", "replacing"])
+@pytest.mark.parametrize("lake_kind", ["local", "s3"])
+def test_racing_runs_never_delete_what_the_surviving_manifest_names(
+    built, lake_kind, previous, tmp_path, request
+):
+    settings, _ = built
+    lake = (
+        LocalLake(tmp_path / "lake") if lake_kind == "local" else request.getfixturevalue("s3_lake")
+    )
+    prefix = snapshot_prefix("fct_loans", DAY)
+    if previous:
+        snapshot_model(settings, lake, "marts", "fct_loans", DAY, {})
+    before = set(lake.list_keys(prefix)) - {prefix + MANIFEST}
+
+    _race(settings, lake)
+
+    manifest = json.loads(lake.get_bytes(prefix + MANIFEST))
+    named = {file["key"] for file in manifest["files"]}
+    assert named <= set(lake.list_keys(prefix))
+    assert read_snapshot(lake, "fct_loans", DAY).num_rows == 3_000
+    assert not before & set(lake.list_keys(prefix)), "the replaced run's files are gone"
+    # The loser's data is an orphan: kept while young (it could be a run still uploading),
+    # swept once older than the grace period; the manifest's files never are.
+    assert len(lake.list_keys(prefix)) == 3
+    sweep_orphans(lake, "snapshots/fct_loans/", datetime.now(UTC))
+    assert len(lake.list_keys(prefix)) == 3
+    sweep_orphans(lake, "snapshots/fct_loans/", datetime.now(UTC) + ORPHAN_GRACE * 2)
+    assert set(lake.list_keys(prefix)) == named | {prefix + MANIFEST}
+    assert read_snapshot(lake, "fct_loans", DAY).num_rows == 3_000
+
+
+def test_a_run_that_died_before_its_manifest_is_swept_after_the_grace_period(built, tmp_path):
+    settings, _ = built
+    lake = LocalLake(tmp_path / "lake")
+    snapshot_model(settings, lake, "marts", "fct_loans", DAY, {})
+    other_day = snapshot_prefix("fct_loans", date(2026, 11, 20))
+    lake.put_bytes(b"dead run", f"{other_day}run=dead/part-0.parquet")  # no manifest there
+    sweep_orphans(lake, "snapshots/fct_loans/", datetime.now(UTC) + timedelta(hours=1))
+    assert lake.list_keys(other_day) == [f"{other_day}run=dead/part-0.parquet"]
+    sweep_orphans(lake, "snapshots/fct_loans/", datetime.now(UTC) + ORPHAN_GRACE * 2)
+    assert lake.list_keys(other_day) == []
+    assert read_snapshot(lake, "fct_loans", DAY).num_rows == 3_000

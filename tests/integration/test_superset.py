@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from PIL import Image, ImageStat
 from exports.drift import drift_report
 from exports.lake import LocalLake
 from exports.superset_bundle import load_assets
-from exports.superset_local import LocalSuperset, default_home, wait_healthy
+from exports.superset_local import PASSED_THROUGH, LocalSuperset, default_home, wait_healthy
 from exports.superset_provision import SupersetApi, SupersetLogin, provision
 from exports.warehouse_reader import read_sql
 from ingest.settings import Settings
@@ -56,7 +57,7 @@ BAD_ROWS = (
 
 
 @pytest.fixture(scope="session")
-def superset(tmp_path_factory) -> Iterator[SupersetLogin]:
+def superset_process(tmp_path_factory) -> Iterator[tuple[subprocess.Popen, SupersetLogin]]:
     local = LocalSuperset(default_home(), instance="test")
     local.ensure_venv()
     local.ensure_initialised()
@@ -65,10 +66,15 @@ def superset(tmp_path_factory) -> Iterator[SupersetLogin]:
     process = local.start(port, tmp_path_factory.mktemp("superset") / "superset.log")
     try:
         wait_healthy(url, timeout=120, process=process)
-        yield SupersetLogin(url, "admin", local.admin_password)
+        yield process, SupersetLogin(url, "admin", local.admin_password)
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def superset(superset_process) -> SupersetLogin:
+    return superset_process[1]
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +196,71 @@ def test_the_dashboards_draw_every_chart_in_chromium(superset, provisioned):
         assert not blank, f"{slug}: blank chart images {blank}"
 
 
-def test_postgres_warehouse_provisions_and_its_kpis_match(superset, postgres_env, synthetic_csv):
+def test_the_superset_process_gets_no_secret_of_the_environment(superset_process):
+    process, _ = superset_process
+    environ = (Path("/proc") / str(process.pid) / "environ").read_bytes().split(b"\0")
+    names = {entry.split(b"=", 1)[0].decode() for entry in environ if entry}
+    own = {"SUPERSET_CONFIG_PATH", "SUPERSET_HOME", "SUPERSET_SECRET_KEY", "FLASK_APP"}
+    assert names <= own | {"PYTHONWARNINGS", *PASSED_THROUGH}, names
+
+
+def _warehouse_database_id(api: SupersetApi) -> int:
+    (database,) = [
+        db
+        for db in api.list_all("database")
+        if db["database_name"] == ASSETS.database["database_name"]
+    ]
+    return database["id"]
+
+
+def _sql(api: SupersetApi, sql: str) -> tuple[int, str]:
+    """SQL through Superset's SQL Lab API, as any user allowed SQL Lab can send it."""
+    response = api.session.post(
+        f"{api.url}/api/v1/sqllab/execute/",
+        json={
+            "database_id": _warehouse_database_id(api),
+            "sql": sql,
+            "runAsync": False,
+            "client_id": uuid.uuid4().hex[:10],
+            "queryLimit": 10,
+        },
+    )
+    return response.status_code, response.text
+
+
+def test_sql_through_supersets_duckdb_connection_cannot_touch_files_or_settings(
+    provisioned, tmp_path
+):
+    api = provisioned
+    database = api.get(f"/api/v1/database/{_warehouse_database_id(api)}")["result"]
+    assert database["expose_in_sqllab"] is False
+    status, text = _sql(api, "select count(*) as n from marts.fct_loans")
+    assert status == 200 and '"n"' in text, text[:500]
+    status, text = _sql(api, "select * from read_text('/proc/self/environ')")
+    assert status != 200 and "disabled by configuration" in text, text[:500]
+    for attack in (
+        f"copy (select 1 as n) to '{tmp_path}/leak.csv'",
+        f"attach '{tmp_path}/other.duckdb' as other",
+        "set enable_external_access = true",
+        "install httpfs",
+    ):
+        status, text = _sql(api, attack)
+        assert status != 200, f"{attack}: {text[:500]}"
+    assert list(tmp_path.iterdir()) == []
+    status, text = _sql(api, "select * from read_text('/proc/self/environ')")
+    assert status != 200 and "disabled by configuration" in text, text[:500]
+
+
+def test_the_drift_report_links_are_text_not_html(provisioned):
+    (result,) = _chart_data(provisioned, ["drift_reports"]).values()
+    assert result["rowcount"] and all("<" not in row["report_url"] for row in result["data"])
+
+
+# Last: it points the shared Superset database at a Postgres warehouse.
+def test_postgres_warehouse_provisions_and_its_kpis_match(
+    superset, postgres_env, synthetic_csv, monkeypatch
+):
+    monkeypatch.setenv("SUPERSET_PG_PASSWORD", "reader-pw")
     env = {**postgres_env, "WAREHOUSE": "postgres"}
     land_csv(PostgresWarehouse(), synthetic_csv)
     run_dbt("build", target="postgres", env=env)
@@ -200,14 +270,17 @@ def test_postgres_warehouse_provisions_and_its_kpis_match(superset, postgres_env
     # No drift report has run on this warehouse: its table is the one reported missing.
     assert len(warnings) == 1 and "monitoring.feature_drift" in warnings[0]
     api = SupersetApi(superset)
-    (database,) = [
-        db
-        for db in api.list_all("database")
-        if db["database_name"] == ASSETS.database["database_name"]
-    ]
+    database = api.get(f"/api/v1/database/{_warehouse_database_id(api)}")["result"]
     assert database["backend"] == "postgresql"
     results = _chart_data(api, KPI_COLUMNS)
     expected = read_sql(settings, KPI_QUERY).iloc[0]
     for chart, column in KPI_COLUMNS.items():
         (row,) = results[chart]["data"]
         assert row[ASSETS.charts[chart]["metric"]] == pytest.approx(expected[column]), chart
+    # Superset is the read-only role: the marts (above), not the raw payloads, and no writes.
+    for attack in ("select count(*) from raw.loan_applications", "select count(*) from ml.model_runs",
+                   "delete from marts.kpi_summary", "create table marts.mine (n int)"):  # fmt: skip
+        status, text = _sql(api, attack)
+        assert status != 200, f"{attack}: {text[:500]}"
+    status, text = _sql(api, "select count(*) from raw.loan_applications")
+    assert "permission denied" in text, text[:500]

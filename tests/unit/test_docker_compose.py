@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -14,15 +15,26 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-ONE_SHOT = {"minio-init"}
+ONE_SHOT = {"minio-init", "check-secrets"}
+GUARD = "check-secrets"
 SCHEDULER_SCRIPT = REPO_ROOT / "exports" / "stack" / "scheduler.sh"
+GUARD_SCRIPT = REPO_ROOT / "exports" / "stack" / "check_secrets.sh"
 VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::?-[^}]*)?\}")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|ACCESS_KEY", re.IGNORECASE)
 
 
-def _example_variables() -> set[str]:
+def _example_values() -> dict[str, str]:
     lines = (REPO_ROOT / ".env.example").read_text().splitlines()
-    return {line.split("=", 1)[0] for line in lines if re.match(r"^[A-Z_][A-Z0-9_]*=", line)}
+    return dict(line.split("=", 1) for line in lines if re.match(r"^[A-Z_][A-Z0-9_]*=", line))
+
+
+def _example_variables() -> set[str]:
+    return set(_example_values())
+
+
+def _placeholders() -> dict[str, str]:
+    """The secrets .env.example leaves for the user to set."""
+    return {k: v for k, v in _example_values().items() if v.startswith("change-me")}
 
 
 def _environment(service: dict) -> dict[str, str]:
@@ -43,7 +55,8 @@ def test_images_are_pinned_and_services_restart_and_report_health(name):
     image = service["image"]
     repository, _, tag = image.rpartition(":")
     assert repository and tag and tag != "latest" and "/" not in tag, f"{name}: unpinned {image}"
-    assert service.get("restart") in ("unless-stopped", "always", "on-failure"), name
+    restarts = ("unless-stopped", "always", "on-failure")
+    assert service.get("restart") in (*restarts, "no") if name == GUARD else restarts, name
     if name not in ONE_SHOT:
         assert service.get("healthcheck", {}).get("test"), f"{name}: no health check"
     if "build" in service:
@@ -100,3 +113,43 @@ def test_every_command_the_stack_runs_exists_in_the_project():
             source = volume.split(":")[0]
             if source.startswith("./"):
                 assert (REPO_ROOT / source).exists(), f"{name}: {source} is not in the repo"
+
+
+def _guard(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["sh", str(GUARD_SCRIPT)], env={"PATH": os.environ["PATH"], **env},
+        capture_output=True, text=True,
+    )  # fmt: skip
+
+
+GOOD_SECRETS = {
+    name: f"a-real-{name.lower()}-0123456789abcdef0123456789" for name in _placeholders()
+}
+
+
+def test_every_service_waits_for_the_secrets_guard():
+    guard = SERVICES[GUARD]
+    assert guard["restart"] == "no"  # a failed check stops the stack instead of looping
+    assert any("check_secrets.sh" in volume for volume in guard["volumes"])
+    assert "/check_secrets.sh" in guard["entrypoint"]
+    assert set(_placeholders()) <= set(_environment(guard)), "the guard sees every secret"
+    for name, service in SERVICES.items():
+        if name != GUARD:
+            depends = service.get("depends_on", {})
+            assert depends.get(GUARD) == {"condition": "service_completed_successfully"}, name
+
+
+def test_the_guard_refuses_the_example_placeholders_and_passes_real_secrets():
+    placeholders = _placeholders()
+    assert {"PGPASSWORD", "SUPERSET_PASSWORD", "SUPERSET_SECRET_KEY", "AWS_SECRET_ACCESS_KEY",
+            "SUPERSET_PG_PASSWORD"} <= set(placeholders)  # fmt: skip
+    refused = _guard(placeholders)
+    assert refused.returncode != 0
+    for name in placeholders:
+        assert f"error: {name} is still the .env.example placeholder" in refused.stderr
+    assert _guard(GOOD_SECRETS).returncode == 0
+    for name in placeholders:
+        unset = _guard({k: v for k, v in GOOD_SECRETS.items() if k != name})
+        assert unset.returncode != 0 and f"error: {name} is not set" in unset.stderr
+    short = _guard({**GOOD_SECRETS, "SUPERSET_SECRET_KEY": "too-short"})
+    assert short.returncode != 0 and "SUPERSET_SECRET_KEY is shorter" in short.stderr

@@ -31,3 +31,8 @@ def test_the_checkpoint_size_defaults_per_warehouse_and_can_be_set():
     assert Settings.from_env({}).checkpoint_messages == 20_000
     assert Settings.from_env({"WAREHOUSE": "postgres"}).checkpoint_messages == 10_000
     assert Settings.from_env({"INGEST_COMMIT_EVERY": "500"}).checkpoint_messages == 500
+
+
+def test_the_metrics_endpoint_binds_loopback_unless_told():
+    assert Settings.from_env({}).metrics_host == "127.0.0.1"
+    assert Settings.from_env({"INGEST_METRICS_HOST": "0.0.0.0"}).metrics_host == "0.0.0.0"

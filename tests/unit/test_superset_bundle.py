@@ -8,6 +8,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 
@@ -24,7 +25,7 @@ from exports.superset_bundle import (
     render_bundle,
     zip_bundle,
 )
-from exports.superset_provision import warehouse_connection
+from exports.superset_provision import ProvisionError, warehouse_connection
 from ingest.settings import Settings
 
 ASSETS = load_assets()
@@ -105,8 +106,8 @@ def test_datasets_take_the_warehouse_columns_and_mark_the_temporal_ones():
     dataset = _render()["datasets/ingest_health.yaml"]
     flags = {c["column_name"]: c["is_dttm"] for c in dataset["columns"]}
     assert flags == {"interval_start": True, "segment": False}
-    missing = render_bundle(ASSETS, "duckdb:///x", {})["datasets/feature_drift.yaml"]
-    assert [c["column_name"] for c in missing["columns"]] == ["report_link"]  # calculated only
+    missing = render_bundle(ASSETS, "duckdb:///x", {})["datasets/kpi_summary.yaml"]
+    assert missing["columns"] == []  # filled in once the table exists
 
 
 def test_each_viz_gets_the_query_the_chart_data_api_runs():
@@ -131,24 +132,98 @@ def test_form_data_formats_big_numbers_with_the_metrics_own_format():
     assert form["adhoc_filters"][0]["sqlExpression"] == "segment_type = 'portfolio'"
 
 
-def test_no_password_enters_the_bundle():
-    env = {"PGPASSWORD": "s3cret-pw", "PGUSER": "risk", "PGHOST": "db", "PGDATABASE": "credit"}
-    connection = warehouse_connection(Settings(warehouse="postgres"), env)
-    assert connection.uri == "postgresql+psycopg2://risk:XXXXXXXXXX@db:5432/credit"
+READER_ENV = {
+    "PGPASSWORD": "owner-pw", "PGUSER": "risk", "PGHOST": "db", "PGDATABASE": "credit",
+    "SUPERSET_PG_USER": "bi_reader", "SUPERSET_PG_PASSWORD": "s3cret-pw",
+}  # fmt: skip
+
+
+def test_postgres_is_reached_as_the_read_only_role_and_no_password_enters_the_bundle():
+    connection = warehouse_connection(Settings(warehouse="postgres"), READER_ENV)
+    assert connection.uri == "postgresql+psycopg2://bi_reader:XXXXXXXXXX@db:5432/credit"
     assert connection.password == "s3cret-pw"
     bundle = zip_bundle(render_bundle(ASSETS, connection.uri, COLUMNS))
     with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
         text = "".join(archive.read(name).decode() for name in archive.namelist())
         database = yaml.safe_load(archive.read(f"credit_risk_ews_assets/{DATABASE_FILE}"))
-    assert "s3cret-pw" not in text
+    assert "s3cret-pw" not in text and "owner-pw" not in text
     assert database["sqlalchemy_uri"] == connection.uri
 
 
-def test_duckdb_is_opened_read_only_so_dbt_keeps_the_writer_lock():
+def test_postgres_without_the_reader_password_is_a_clear_error():
+    env = {key: value for key, value in READER_ENV.items() if key != "SUPERSET_PG_PASSWORD"}
+    with pytest.raises(ProvisionError, match="SUPERSET_PG_PASSWORD is not set"):
+        warehouse_connection(Settings(warehouse="postgres"), env)
+
+
+def test_the_reader_role_is_the_default_user_and_the_override_uri_takes_its_password():
+    env = {"SUPERSET_PG_PASSWORD": "pw", "PGPASSWORD": "owner-pw"}
+    connection = warehouse_connection(Settings(warehouse="postgres"), env)
+    assert connection.uri.startswith("postgresql+psycopg2://superset_reader:XXXXXXXXXX@")
+    uri = "postgresql+psycopg2://superset_reader:XXXXXXXXXX@elsewhere:5432/credit"
+    other = warehouse_connection(
+        Settings(warehouse="postgres"), {**env, "SUPERSET_WAREHOUSE_URI": uri}
+    )
+    assert (other.uri, other.password) == (uri, "pw")
+
+
+def test_duckdb_is_opened_read_only_with_no_file_or_external_access():
     connection = warehouse_connection(Settings(duckdb_path=Path("w.duckdb")), {})
     assert connection.uri == f"duckdb:///{Path('w.duckdb').resolve()}"
-    assert connection.engine_params == {"connect_args": {"read_only": True}}
+    assert connection.engine_params == {
+        "connect_args": {
+            "read_only": True,
+            "config": {"enable_external_access": False, "lock_configuration": True},
+        }
+    }
     assert connection.password is None
+
+
+ESCAPES = {
+    "read a file": "select * from read_text('/proc/self/environ')",
+    "write a file": "copy (select 1) to '{folder}/leak.csv'",
+    "attach a database": "attach '{folder}/other.duckdb' as other",
+    "unlock": "set enable_external_access = true",
+    "change a setting": "set memory_limit = '1GB'",
+    "install an extension": "install httpfs",
+}
+
+
+@pytest.mark.parametrize("what", ESCAPES)
+def test_the_duckdb_connection_superset_gets_reads_the_marts_and_nothing_else(tmp_path, what):
+    """duckdb-engine hands connect_args to duckdb.connect (config included): the same here."""
+    path = tmp_path / "w.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts; create table marts.kpi as select 1 as n")
+    connection = warehouse_connection(Settings(duckdb_path=path), {})
+    with duckdb.connect(str(path), **connection.engine_params["connect_args"]) as con:
+        assert con.execute("select n from marts.kpi").fetchall() == [(1,)]
+        with pytest.raises(duckdb.Error, match=r"disabled by configuration|has been locked"):
+            con.execute(ESCAPES[what].format(folder=tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb"]
+
+
+def test_sql_lab_and_dml_are_off_for_the_warehouse():
+    database = _render()[DATABASE_FILE]
+    assert database["expose_in_sqllab"] is False and database["allow_dml"] is False
+
+
+def test_no_table_chart_renders_html_even_when_asked_to():
+    asked = copy.deepcopy(ASSETS)
+    for spec in asked.charts.values():
+        spec.setdefault("options", {})["allow_render_html"] = True
+    for assets in (ASSETS, asked):
+        files = render_bundle(assets, "duckdb:///x", COLUMNS)
+        tables = [
+            f
+            for path, f in files.items()
+            if path.startswith("charts/") and f["viz_type"] == "table"
+        ]
+        assert len(tables) >= 3
+        for chart in tables:
+            form_data = json.loads(chart["query_context"])["form_data"]
+            assert chart["params"]["allow_render_html"] is False, chart["slice_name"]
+            assert form_data["allow_render_html"] is False, chart["slice_name"]
 
 
 def test_query_context_carries_the_form_data():
