@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+import json
+import threading
+from collections.abc import Callable
+from http.server import ThreadingHTTPServer
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import MetricsHandler
+
+# (healthy, details) of the service right now.
+HealthCheck = Callable[[], tuple[bool, dict]]
 
 
 class IngestMetrics:
@@ -60,7 +69,40 @@ class IngestMetrics:
             registry=self.registry,
         )
 
-    def serve(self, port: int, host: str) -> None:
-        """Serve /metrics on `host` only (port 0 leaves it off)."""
-        if port:
-            start_http_server(port, addr=host, registry=self.registry)
+        self.last_commit_time = Gauge(
+            "ingest_last_commit_timestamp_seconds",
+            "When the last checkpoint committed (Unix seconds)",
+            registry=self.registry,
+        )
+        self.healthy = Gauge(
+            "ingest_healthy",
+            "1 unless events have waited longer than INGEST_STALL_SECONDS without a commit",
+            registry=self.registry,
+        )
+
+    def serve(self, port: int, host: str, health: HealthCheck) -> None:
+        """Serve /metrics and /health on `host` only (port 0 leaves both off). /health
+        answers 200 or 503 with the details as JSON, for a container health check."""
+        self.healthy.set_function(lambda: float(health()[0]))
+        if not port:
+            return
+        base = MetricsHandler.factory(self.registry)
+
+        class Handler(base):  # type: ignore[misc, valid-type]
+            def do_GET(self) -> None:
+                if self.path.split("?")[0] != "/health":
+                    return super().do_GET()
+                ok, details = health()
+                body = json.dumps({"status": "ok" if ok else "stalled", **details}).encode()
+                self.send_response(200 if ok else 503)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: object) -> None:  # no access log on stderr
+                pass
+
+        server = ThreadingHTTPServer((host, port), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()

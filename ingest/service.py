@@ -92,8 +92,13 @@ def run_service(
 ) -> ServiceReport:
     started = time.perf_counter()
     metrics = metrics or IngestMetrics()
-    metrics.serve(settings.metrics_port, settings.metrics_host)
     topics = {topic: event_type for event_type, topic in settings.topics.items()}
+    sink = WarehouseSink(
+        partial(open_initialised_warehouse, settings), topics, settings.max_event_bytes, metrics
+    )
+    metrics.serve(
+        settings.metrics_port, settings.metrics_host, lambda: sink.health(settings.stall_seconds)
+    )
     ensure_topics(settings.kafka_bootstrap, list(topics))
     extra = client_config(settings.kafka_bootstrap)
     extra.pop("bootstrap.servers")
@@ -106,9 +111,6 @@ def run_service(
         consumer_extra_config=extra,
         loglevel=log_level,
         state_dir=str(Path(tempfile.gettempdir()) / "credit-risk-ews-quix-state"),  # unused
-    )
-    sink = WarehouseSink(
-        partial(open_initialised_warehouse, settings), topics, settings.max_event_bytes, metrics
     )
     # Fault injection for the exactly-once tests: die (as kill -9 would) right after the Nth
     # batch's database commit, before Quix Streams commits its offsets.

@@ -39,6 +39,8 @@ class Settings:
     max_event_bytes: int = 1_048_576
     commit_every: int = 0  # 0: DEFAULT_COMMIT_EVERY for the warehouse
     commit_interval: float = 1.0  # seconds: a checkpoint at least this often
+    stall_seconds: float = 60.0  # /health turns 503 when events wait this long uncommitted
+    statement_timeout: float = 300.0  # seconds a Postgres write may take before it fails
     model_dir: Path = Path("lake/models")
 
     @property
@@ -74,6 +76,10 @@ class Settings:
             max_event_bytes=_int(env, "INGEST_MAX_EVENT_BYTES", cls.max_event_bytes),
             commit_every=_int(env, "INGEST_COMMIT_EVERY", cls.commit_every),
             commit_interval=_float(env, "INGEST_COMMIT_INTERVAL_SECONDS", cls.commit_interval),
+            stall_seconds=_float(env, "INGEST_STALL_SECONDS", cls.stall_seconds),
+            statement_timeout=_float(
+                env, "INGEST_STATEMENT_TIMEOUT_SECONDS", cls.statement_timeout
+            ),
             model_dir=Path(env.get("ML_MODEL_DIR") or cls.model_dir),
         )
 

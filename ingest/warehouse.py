@@ -8,6 +8,7 @@ lands or none does, and landing it again adds nothing.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import uuid
@@ -534,11 +535,14 @@ class PostgresWarehouse(_BaseWarehouse):
 
     name = "postgres"
 
-    def __init__(self, dsn: str = "") -> None:
+    def __init__(self, dsn: str = "", statement_timeout: float = 300.0) -> None:
         import psycopg2
 
         try:
-            self.con = psycopg2.connect(dsn, application_name="credit-risk-ews-ingest")
+            self.con = psycopg2.connect(
+                dsn, application_name="credit-risk-ews-ingest",
+                **postgres_connect_options(statement_timeout),
+            )  # fmt: skip
         except psycopg2.OperationalError as exc:
             raise WarehouseUnavailable(
                 f"cannot connect to Postgres (PGHOST/PGPORT/PGUSER/PGDATABASE): {str(exc).strip()}"
@@ -844,9 +848,28 @@ def _copy_in(cur: Any, target: str, names: str, values: list[list[Any]]) -> None
     )
 
 
+def postgres_connect_options(statement_timeout: float) -> dict[str, Any]:
+    """libpq settings that keep a writer from hanging on a slow or unreachable server: a
+    connect timeout (PGCONNECT_TIMEOUT, else 10 s), a statement timeout (added to PGOPTIONS
+    unless it sets one), and TCP keepalives and a user timeout, so a server that vanished
+    without closing the connection is noticed within about a minute instead of hours."""
+    options = os.environ.get("PGOPTIONS", "")
+    if "statement_timeout" not in options:
+        options = f"{options} -c statement_timeout={round(statement_timeout * 1000)}".strip()
+    return {
+        "connect_timeout": os.environ.get("PGCONNECT_TIMEOUT") or 10,
+        "options": options,
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 60_000,
+    }
+
+
 def open_warehouse(settings: Settings) -> Warehouse:
     if settings.warehouse == "postgres":
-        return PostgresWarehouse()
+        return PostgresWarehouse(statement_timeout=settings.statement_timeout)
     return DuckDBWarehouse(settings.duckdb_path)
 
 

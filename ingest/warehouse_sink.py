@@ -105,6 +105,8 @@ class WarehouseSink(BaseSink):
         self.exit_after_batches: int | None = None
         self.last_message_at = time.monotonic()
         self.last_commit_at = time.monotonic()
+        # The oldest message read but not yet committed (monotonic), None when all are.
+        self.uncommitted_since: float | None = None
         # Guards which checkpoint is current and the idle writer: flush() may run in a worker
         # thread that outlives the call that started it.
         self._lock = threading.Lock()
@@ -149,6 +151,8 @@ class WarehouseSink(BaseSink):
         self.last_message_at = time.monotonic()
         if checkpoint.first_message_at is None:
             checkpoint.first_message_at = self.last_message_at
+        if self.uncommitted_since is None:
+            self.uncommitted_since = self.last_message_at
         self.newest_timestamp_ms = max(self.newest_timestamp_ms, timestamp)
         position = SourcePosition("kafka", topic, partition, offset)
         decoded = decode_event(value, self.expected_types[topic], self.max_event_bytes)
@@ -209,6 +213,8 @@ class WarehouseSink(BaseSink):
             self._discard(checkpoint, close=False)
             raise
         self._return_writer(checkpoint.writer)
+        self.uncommitted_since = self._current.first_message_at  # what came in meanwhile
+        self.metrics.last_commit_time.set_to_current_time()
         if self.backoff.failures:
             log.info("warehouse back after %d failed attempts", self.backoff.failures)
         self.backoff.reset()
@@ -235,9 +241,18 @@ class WarehouseSink(BaseSink):
         if idle is not None:
             idle.stop()
 
-    def waiting_since(self) -> float | None:
-        """Since when (monotonic) the oldest message not yet committed has waited, if any."""
-        return self._current.first_message_at
+    def health(self, stall_seconds: float) -> tuple[bool, dict]:
+        """Unhealthy once a message has waited `stall_seconds` and no checkpoint committed
+        in that time (a warehouse down, or a write that never ends); idle is healthy."""
+        now = time.monotonic()
+        waited = 0.0 if self.uncommitted_since is None else now - self.uncommitted_since
+        since_commit = now - self.last_commit_at
+        stalled = waited >= stall_seconds and since_commit >= stall_seconds
+        return not stalled, {
+            "oldest_uncommitted_seconds": round(waited, 1),
+            "seconds_since_last_commit": round(since_commit, 1),
+            "warehouse_failures_in_a_row": self.backoff.failures,
+        }
 
     # The checkpoint's parts -------------------------------------------------------------
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import urllib.error
 import urllib.request
 
 from confluent_kafka import Producer
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.streaming import produce, start_ingester, wait_for
-from tests.postgres_cluster import free_port
+from tests.postgres_cluster import controlled_cluster, free_port
 
 EVENTS = 400
 
@@ -67,3 +69,40 @@ def test_metrics_count_consumed_landed_quarantined_and_latency(stream_env, synth
     assert value("ingest_last_event_timestamp_seconds") > 1_700_000_000
     lags = [v for (name, _), v in metrics.items() if name == "ingest_consumer_lag"]
     assert lags and all(lag == 0 for lag in lags)
+
+
+def _health(port: int) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+    except OSError:
+        return 0, {}
+
+
+def test_health_turns_unhealthy_while_events_wait_uncommitted_and_recovers(
+    stream_env, synthetic_csv
+):
+    """The warehouse goes down with events waiting: /health answers 503 once they have
+    waited INGEST_STALL_SECONDS without a commit (while /metrics still answers), and 200
+    again once the warehouse is back and they have landed."""
+    port = free_port()
+    with controlled_cluster() as cluster:
+        env = {**stream_env, **cluster.env, "WAREHOUSE": "postgres",
+               "INGEST_METRICS_PORT": str(port), "INGEST_STALL_SECONDS": "4"}  # fmt: skip
+        process = start_ingester(env, until_idle=4)
+        try:
+            wait_for(lambda: _health(port)[0] == 200, what="a healthy service")
+            cluster.stop()
+            produce(env, synthetic_csv, count=200)
+            wait_for(lambda: _health(port)[0] == 503, timeout=60, what="/health to turn 503")
+            _, details = _health(port)
+            assert details["status"] == "stalled" and details["oldest_uncommitted_seconds"] >= 4
+            assert _scrape(port)[("ingest_healthy", ())] == 0
+            cluster.start()
+            wait_for(lambda: _health(port)[0] == 200, timeout=90, what="/health to recover")
+            assert _scrape(port)[("ingest_healthy", ())] == 1
+        finally:
+            _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
