@@ -36,6 +36,7 @@ class Settings:
     consumer_group: str = "credit-risk-ews-ingest"
     metrics_port: int = 9108
     max_event_bytes: int = 1_048_576
+    max_record_bytes: int = 1_048_576  # a CSV record over this is quarantined, its head kept
     commit_every: int = 0  # 0: DEFAULT_COMMIT_EVERY for the warehouse
     model_dir: Path = Path("lake/models")
 
@@ -69,6 +70,7 @@ class Settings:
             consumer_group=env.get("INGEST_CONSUMER_GROUP") or cls.consumer_group,
             metrics_port=_int(env, "INGEST_METRICS_PORT", cls.metrics_port),
             max_event_bytes=_int(env, "INGEST_MAX_EVENT_BYTES", cls.max_event_bytes),
+            max_record_bytes=_positive(env, "INGEST_MAX_RECORD_BYTES", cls.max_record_bytes),
             commit_every=_int(env, "INGEST_COMMIT_EVERY", cls.commit_every),
             model_dir=Path(env.get("ML_MODEL_DIR") or cls.model_dir),
         )
@@ -84,4 +86,11 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name}={text!r} is not an integer") from None
     if value < 0:
         raise ConfigError(f"{name}={text!r} must not be negative")
+    return value
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value == 0:
+        raise ConfigError(f"{name}=0: must be at least 1")
     return value

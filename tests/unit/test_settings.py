@@ -31,3 +31,10 @@ def test_the_checkpoint_size_defaults_per_warehouse_and_can_be_set():
     assert Settings.from_env({}).checkpoint_messages == 20_000
     assert Settings.from_env({"WAREHOUSE": "postgres"}).checkpoint_messages == 10_000
     assert Settings.from_env({"INGEST_COMMIT_EVERY": "500"}).checkpoint_messages == 500
+
+
+def test_the_csv_record_limit_defaults_to_1_mib_and_must_be_positive():
+    assert Settings.from_env({}).max_record_bytes == 1 << 20
+    assert Settings.from_env({"INGEST_MAX_RECORD_BYTES": "4096"}).max_record_bytes == 4096
+    with pytest.raises(ConfigError, match="INGEST_MAX_RECORD_BYTES=0"):
+        Settings.from_env({"INGEST_MAX_RECORD_BYTES": "0"})
