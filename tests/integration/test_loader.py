@@ -442,3 +442,22 @@ def test_a_record_over_the_limit_is_quarantined_with_its_head_and_size(warehouse
         "line 2: a record of 5,005 bytes, over the 2,048-byte limit (INGEST_MAX_RECORD_BYTES); "
         "only its first 1,024 bytes are kept"
     )
+
+
+@pytest.mark.parametrize("processes", [False, True], ids=["in process", "parser processes"])
+def test_a_shifted_file_is_refused_once_and_nothing_lands(tmp_path, monkeypatch, processes):
+    import ingest.loader
+    from ingest.lendingclub_csv import CsvFormatError
+
+    if processes:
+        monkeypatch.setattr(ingest.loader, "PARSER_PROCESS_MIN_BYTES", 0)
+    header = GOOD_HEADER.strip().split(",")
+    rows = [f"{i},, 36 months,Mar-2017,Current,,13.68" for i in range(1, 11)]  # no loan_amnt
+    path = tmp_path / "shifted.csv"
+    path.write_text("\n".join([",".join(header), *rows]) + "\n")
+    store = DuckDBWarehouse(tmp_path / "w.duckdb")
+    store.init()
+    with pytest.raises(CsvFormatError, match=r"shifted\.csv: values are shifted"):
+        load_csv(path, store, show_progress=False)
+    assert store.query("select count(*) from raw.ingest_batches") == [(0,)]
+    store.close()

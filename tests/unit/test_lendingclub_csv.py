@@ -7,12 +7,14 @@ import pytest
 from ingest.lendingclub_csv import (
     DEFAULT_MAX_RECORD_BYTES,
     REJECT_HEAD_BYTES,
+    SNIFF_RECORDS,
     CsvFormatError,
     CsvReject,
     CsvRow,
     LendingClubCsv,
     _split,
 )
+from tests.lendingclub_layouts import LOAN_CSV_HEADER, LOAN_CSV_ROW
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -263,3 +265,73 @@ def test_memory_stays_bounded_on_a_300_mb_line(tmp_path):
     assert records == [("CsvRow", 2), ("CsvReject", 3), ("CsvRow", 4)]
     assert export.bytes_read == export.bytes_total
     assert peak < 4 * DEFAULT_MAX_RECORD_BYTES, f"peak {peak:,} bytes"
+
+
+def _loan_rows(count: int = 10) -> list[list[str]]:
+    return [
+        [(LOAN_CSV_ROW | {"id": str(1077501 + k)}).get(name, "") for name in LOAN_CSV_HEADER]
+        for k in range(count)
+    ]
+
+
+def _shifted_file(tmp_path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    return _write(tmp_path, "\n".join(",".join(r) for r in [header, *rows]) + "\n")
+
+
+def test_values_shifted_by_a_missing_value_are_one_error_for_the_file(tmp_path):
+    """Every row lost its funded_amnt_inv value: 'term' holds a rate, and so on."""
+    gone = LOAN_CSV_HEADER.index("funded_amnt_inv")
+    path = _shifted_file(
+        tmp_path, LOAN_CSV_HEADER, [r[:gone] + r[gone + 1 :] for r in _loan_rows()]
+    )
+    with pytest.raises(CsvFormatError) as error:
+        LendingClubCsv(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: values are shifted against the header")
+    assert "from column 5 ('funded_amnt_inv') on" in message
+    assert "one place to the left" in message
+    assert "10 of the first 10 rows have 73 fields for the header's 74 names" in message
+    assert "export or download the file again" in message
+    assert "remove the extra name before 'funded_amnt_inv'" in message
+
+
+@pytest.mark.parametrize("trailer", [[], ["notes"]], ids=["fewer names", "same count"])
+def test_a_header_missing_a_name_is_one_error_for_the_file(tmp_path, trailer):
+    """Without 'grade' in the header every value from there on sits one place to the right,
+    whether or not the field count gives it away."""
+    at = LOAN_CSV_HEADER.index("grade")
+    header = LOAN_CSV_HEADER[:at] + LOAN_CSV_HEADER[at + 1 :] + trailer
+    with pytest.raises(CsvFormatError) as error:
+        LendingClubCsv(_shifted_file(tmp_path, header, _loan_rows()))
+    message = str(error.value)
+    # the shift shows at sub_grade; int_rate and installment cannot tell (numbers both)
+    assert "from a column between column 7 ('int_rate') and column 9 ('sub_grade') on" in message
+    assert "one place to the right" in message and "'sub_grade' holds 'B'" in message
+    assert "add the missing name before 'sub_grade' in the header" in message
+
+
+def test_rows_with_a_value_too_many_at_their_end_are_one_error_for_the_file(tmp_path):
+    path = _shifted_file(tmp_path, LOAN_CSV_HEADER, [[*r, ""] for r in _loan_rows()])
+    with pytest.raises(CsvFormatError, match="75 fields for the header's 74 names, though the"):
+        LendingClubCsv(path)
+
+
+def test_a_few_bad_rows_are_rows_not_a_bad_file(tmp_path):
+    rows = _loan_rows()
+    rows[3] = [*rows[3][:20], "Manager", " Sales", *rows[3][21:]]  # an unquoted comma
+    rows[7] = rows[7][:-1]
+    records = list(LendingClubCsv(_shifted_file(tmp_path, LOAN_CSV_HEADER, rows)))
+    assert [r.line for r in records if isinstance(r, CsvReject)] == [5, 9]
+
+
+def test_the_sniffed_rows_are_still_read_with_their_progress(tmp_path):
+    """The first rows are read ahead to check them; iterating still yields them all, and
+    bytes_read follows each record, not the read-ahead."""
+    text = "id,a\n" + "".join(f"{i},x\n" for i in range(1, SNIFF_RECORDS + 50))
+    path = _write(tmp_path, text)
+    export = LendingClubCsv(path)
+    assert export.bytes_read == 5
+    ends = []
+    for _ in export:
+        ends.append(export.bytes_read)
+    assert len(ends) == SNIFF_RECORDS + 49 and ends[0] == 9 and ends[-1] == len(text)
