@@ -26,7 +26,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import BinaryIO
 
@@ -198,19 +198,15 @@ class LendingClubCsv:
         if problem := shift_problem(self.header, rows):
             raise CsvFormatError(f"{self.path}: {problem}")
         read_ahead, self.bytes_read = self.bytes_read, header_end
-        return self._replayed(head, read_ahead, records)
+        return chain(self._replayed(head, read_ahead), records)
 
     def _replayed(
-        self,
-        head: list[tuple[tuple[int, str] | CsvReject, int]],
-        read_ahead: int,
-        records: Iterator[tuple[int, str] | CsvReject],
+        self, head: list[tuple[tuple[int, str] | CsvReject, int]], read_ahead: int
     ) -> Iterator[tuple[int, str] | CsvReject]:
         for record, bytes_read in head:
             self.bytes_read = bytes_read
             yield record
         self.bytes_read = read_ahead
-        yield from records
 
     def _physical_lines(self) -> Iterator[tuple[int, str] | CsvReject]:
         """The file's lines, numbered from 1, without their line endings; a line over the
@@ -229,10 +225,11 @@ class LendingClubCsv:
             while True:
                 lines = data.split(terminator)
                 carry = lines.pop()  # the start of a line the next chunk ends
-                for raw in lines:
-                    number += 1
+                long = len(data) > limit  # else no line in it can be
+                first = number + 1
+                for number, raw in enumerate(lines, start=first):
                     self.bytes_read += len(raw) + 1
-                    if len(raw) > limit:
+                    if long and len(raw) > limit:
                         yield _oversized(number, raw, len(raw), limit)
                         continue
                     text = raw.decode("utf-8", errors="replace")
