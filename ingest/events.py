@@ -134,11 +134,15 @@ def month_timestamp(text: str, latest_year: int) -> str | None:
 
 # A loan id is a whole number that fits dbt's bigint loan_id with room to spare.
 MAX_LOAN_ID_DIGITS = 18
-# Surrogate ids (rows without a published id) are 18-digit numbers from SURROGATE_MIN up: no
-# LendingClub id comes near (theirs have at most 9 digits), and a published id in this range
-# is refused, so a surrogate never names a real loan.
-SURROGATE_MIN = 10**17
-_SURROGATE_SPAN = 10**18 - SURROGATE_MIN
+# Surrogate ids (rows without a published id) are the 16-digit numbers below 2**53: no
+# LendingClub id comes near (theirs have at most 9 digits), a published id in this range is
+# refused (so a surrogate never names a real loan), and every one survives a trip through a
+# JSON number or a float64 exactly (Superset's tables and charts run in JavaScript: an 18-digit
+# id would be shown rounded to the nearest 2**k, and a filter on it would match nothing).
+SURROGATE_DIGITS = 16
+SURROGATE_MIN = 10 ** (SURROGATE_DIGITS - 1)
+SURROGATE_END = 2**53
+_SURROGATE_SPAN = SURROGATE_END - SURROGATE_MIN
 # Identifiers, not origination facts: a surrogate id does not depend on them (they are blank
 # in the files that need one, and a url without a loan_id must not change the id).
 _IDENTIFIER_FIELDS = frozenset({"id", "member_id", "url"})
@@ -151,8 +155,9 @@ def valid_loan_id(text: str) -> bool:
 
 
 def is_surrogate_loan_id(loan_id: str) -> bool:
-    """Whether a valid loan id is in the surrogate range (18 digits, no leading zero)."""
-    return len(loan_id) == MAX_LOAN_ID_DIGITS and loan_id[0] != "0"
+    """Whether a valid loan id is in the surrogate range (a published one is not: at most 9
+    digits, or refused by loan_identity)."""
+    return len(loan_id) == SURROGATE_DIGITS and SURROGATE_MIN <= int(loan_id) < SURROGATE_END
 
 
 def loan_identity(id_text: str, url: str) -> str | None:
@@ -173,8 +178,8 @@ def loan_identity(id_text: str, url: str) -> str | None:
     if is_surrogate_loan_id(loan_id):
         raise EventError(
             field,
-            f"{loan_id!r} is in the range reserved for surrogate ids ({SURROGATE_MIN} and up; "
-            "LendingClub ids have at most 9 digits)",
+            f"{loan_id!r} is in the range reserved for surrogate ids ({SURROGATE_MIN} to "
+            f"{SURROGATE_END - 1}; LendingClub ids have at most 9 digits)",
         )
     return loan_id
 
@@ -183,12 +188,14 @@ def surrogate_loan_id(application: Mapping[str, str], repeat: int = 0) -> str:
     """The id of a loan whose row has none (the 2018Q4-and-later files leave id, member_id and
     url blank): SURROGATE_MIN plus the first 8 bytes of the SHA-256 of 'lendingclub-surrogate',
     `repeat` and the canonical JSON of its origination fields (`application`, the application
-    payload, less id, member_id and url), modulo 9 * 10**17.
+    payload, less id, member_id and url), read as a big-endian number modulo
+    SURROGATE_END - SURROGATE_MIN (about 8.0e15).
 
     So it stays the same when the file is loaded again, re-downloaded with newer payment data,
     re-ordered, or produced onto Kafka instead of loaded; `repeat` tells apart rows of one file
-    whose origination fields are all the same (see SurrogateRepeats). Two different loans
-    share an id with probability about n**2 / 1.8e18 (3e-6 for all 2.26 million loans)."""
+    whose origination fields are all the same (see SurrogateRepeats), which also resolves two
+    rows of one file whose ids collide. Loans of different files share an id with probability
+    about n1 * n2 / 8.0e15 (3e-5 for two files of 500,000 id-less loans each)."""
     fields = {k: v for k, v in application.items() if k not in _IDENTIFIER_FIELDS}
     digest = hashlib.sha256(f"lendingclub-surrogate|{repeat}|".encode())
     digest.update(canonical_payload(fields))
