@@ -9,7 +9,10 @@ Every event is a JSON object with an envelope and a payload:
 `loan.application` carries only what was known when the loan was issued; `loan.performance`
 carries the status and payment fields, which describe the outcome and so must never reach a
 model that scores at origination. One LendingClub row becomes one event of each type.
-Payload values stay the raw strings of the export: cleaning happens in dbt.
+Payload values stay the raw strings of the export: cleaning happens in dbt. Payload keys are
+LendingClub's current column names, whatever the layout (normalise_header), and `loan_id` is
+the published id or, for a row without one, a surrogate derived from its origination fields
+(surrogate_loan_id).
 """
 
 from __future__ import annotations
@@ -333,7 +336,8 @@ def normalise_header(header: Sequence[str]) -> list[str]:
 
 
 class LoanEventBuilder:
-    """Splits export rows (as value lists in `header` order) into their two events.
+    """Splits export rows (as value lists in `header` order) into their two events, under
+    the current column names (normalise_header).
 
     Empty values are left out of the payload: in the export an empty string means "no value",
     exactly as a missing key does, and leaving them out halves what lands in the raw tables.
