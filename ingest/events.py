@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -178,7 +178,7 @@ def loan_identity(id_text: str, url: str) -> str | None:
             field,
             f"{loan_id[:40]!r} is not a numeric loan id (1 to {MAX_LOAN_ID_DIGITS} ASCII digits)",
         )
-    if is_surrogate_loan_id(loan_id):
+    if len(loan_id) == SURROGATE_DIGITS and is_surrogate_loan_id(loan_id):
         raise EventError(
             field,
             f"{loan_id!r} is in the range reserved for surrogate ids ({SURROGATE_MIN} to "
@@ -187,7 +187,7 @@ def loan_identity(id_text: str, url: str) -> str | None:
     return loan_id
 
 
-def surrogate_loan_id(application: Mapping[str, str], repeat: int = 0) -> str:
+def surrogate_loan_id(application: dict[str, str], repeat: int = 0) -> str:
     """The id of a loan whose row has none (the 2018Q4-and-later files leave id, member_id and
     url blank): SURROGATE_MIN plus the first 8 bytes of the SHA-256 of 'lendingclub-surrogate',
     `repeat` and the canonical JSON of its origination fields (`application`, the application
@@ -199,7 +199,9 @@ def surrogate_loan_id(application: Mapping[str, str], repeat: int = 0) -> str:
     whose origination fields are all the same (see SurrogateRepeats), which also resolves two
     rows of one file whose ids collide. Loans of different files share an id with probability
     about n1 * n2 / 8.0e15 (3e-5 for two files of 500,000 id-less loans each)."""
-    fields = {k: v for k, v in application.items() if k not in _IDENTIFIER_FIELDS}
+    fields = application  # the usual case: the files that need one have no identifier at all
+    if not _IDENTIFIER_FIELDS.isdisjoint(application):
+        fields = {k: v for k, v in application.items() if k not in _IDENTIFIER_FIELDS}
     digest = hashlib.sha256(f"lendingclub-surrogate|{repeat}|".encode())
     digest.update(canonical_payload(fields))
     return str(SURROGATE_MIN + int.from_bytes(digest.digest()[:8], "big") % _SURROGATE_SPAN)

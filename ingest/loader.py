@@ -27,6 +27,7 @@ import orjson
 from ingest.events import (
     APPLICATION,
     PERFORMANCE,
+    SURROGATE_DIGITS,
     EventError,
     LoanEvent,
     LoanEventBuilder,
@@ -156,7 +157,7 @@ def _parsed_parts(job: _Parse, share: int = 0, shares: int = 1) -> Iterator[_Par
             if isinstance(record, CsvReject):
                 batch.add_quarantine(record.raw.encode(), record.reason, position)
             elif loan_id := _add_row(batch, builder, record, position):
-                if is_surrogate_loan_id(loan_id):
+                if len(loan_id) == SURROGATE_DIGITS and is_surrogate_loan_id(loan_id):
                     surrogate_rows.append(rows)
                 rows += 1
         yield _Parsed(batch, part.records_read, part.bytes_read, export.bytes_total, surrogate_rows)
