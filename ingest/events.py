@@ -9,7 +9,10 @@ Every event is a JSON object with an envelope and a payload:
 `loan.application` carries only what was known when the loan was issued; `loan.performance`
 carries the status and payment fields, which describe the outcome and so must never reach a
 model that scores at origination. One LendingClub row becomes one event of each type.
-Payload values stay the raw strings of the export: cleaning happens in dbt.
+Payload values stay the raw strings of the export: cleaning happens in dbt. Payload keys are
+LendingClub's current column names, whatever the layout (normalise_header), and `loan_id` is
+the published id or, for a row without one, a surrogate derived from its origination fields
+(surrogate_loan_id).
 """
 
 from __future__ import annotations
@@ -53,13 +56,19 @@ NUL_REASON = (
 # The performance event's as-of date: the latest of these that the row has.
 AS_OF_FIELDS = ("last_pymnt_d", "last_credit_pull_d")
 
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
-        start=1,
-    )
-}
+_MONTH_NAMES = (
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december",
+)  # fmt: skip
+# 'Mar-2017', 'Feb-02', '18-Dec', 'Sept-2017', 'March-2017': a month name (3 letters or more of
+# it) and a year of 2 or 4 digits, either way round.
+_NAMED_MONTH = re.compile(
+    r"([A-Za-z]{3,9})-([0-9]{2}|[0-9]{4})|([0-9]{2}|[0-9]{4})-([A-Za-z]{3,9})"
+)
+# '2011-12-29', '2006-05-23 05:00', '2006-05-23T05:00:07.250': an ISO date, maybe with a time.
+_ISO_DATE = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.[0-9]+)?)?)?"
+)
 _LOAN_ID_IN_URL = re.compile(r"loan_id=(\d+)")
 
 
@@ -73,26 +82,47 @@ class EventError(ValueError):
 
 
 def parse_lc_month(text: str, latest_year: int) -> date | None:
-    """Parse 'Mar-2017', 'Feb-02' (two-digit year) or '18-Dec' (year first) to a month start.
+    """The month a LendingClub date names, as its first day; None for an empty value.
 
-    A two-digit year is put in the century that keeps it at or before `latest_year`, so
-    'Feb-02' is 2002 and a credit line 'Oct-62' on a 2015 loan is 1962. Returns None for an
-    empty value and raises ValueError for text that is no month at all.
+    Every form the exports and their spreadsheet re-saves hold: 'Mar-2017', 'Feb-02'
+    (two-digit year), '18-Dec' and '15-Dec' (year first), 'Dec-15', 'Sept-2017' or
+    'March-2017' (a month name), and the browse-notes layout's ISO dates and date-times
+    ('2011-12-29', '2006-05-23 05:00', to their month). A two-digit year is put in the century
+    that keeps it at or before `latest_year`, so 'Feb-02' is 2002 and a credit line 'Oct-62' on
+    a 2015 loan is 1962. Raises ValueError ('... is not a month') for anything else.
     """
     text = text.strip()
     if not text:
         return None
-    first, sep, second = text.partition("-")
-    if not sep:
-        raise ValueError(f"{text!r} is not a month like 'Mar-2017'")
-    month_text, year_text = (first, second) if first[:1].isalpha() else (second, first)
-    month = _MONTHS.get(month_text.strip().lower()[:3])
-    if month is None or not year_text.strip().isdigit():
-        raise ValueError(f"{text!r} is not a month like 'Mar-2017'")
+    if iso := _ISO_DATE.fullmatch(text):
+        year, month, day, hour, minute, second = (int(g or 0) for g in iso.groups())
+        try:
+            date(year, month, day)  # a real day, or it is no date at all
+        except ValueError:
+            raise ValueError(f"{text!r} is not a month: no such day") from None
+        if hour > 23 or minute > 59 or second > 59:
+            raise ValueError(f"{text!r} is not a month: no such time of day")
+        return date(year, month, 1)
+    named = _NAMED_MONTH.fullmatch(text)
+    month = _month_number(named.group(1) or named.group(4)) if named else None
+    if named is None or month is None:
+        raise ValueError(f"{text!r} is not a month like 'Mar-2017' or '2017-03-01'")
+    year_text = named.group(2) or named.group(3)
     year = int(year_text)
-    if len(year_text.strip()) <= 2:
+    if len(year_text) == 2:
         year += 2000 if 2000 + year <= latest_year else 1900
+    elif year < 1:
+        raise ValueError(f"{text!r} is not a month: no year 0")
     return date(year, month, 1)
+
+
+def _month_number(name: str) -> int | None:
+    """1 to 12 for a month's English name or an abbreviation of 3 letters or more."""
+    name = name.lower()
+    for number, full in enumerate(_MONTH_NAMES, start=1):
+        if full.startswith(name):
+            return number
+    return None
 
 
 @functools.lru_cache(maxsize=8192)
@@ -107,6 +137,18 @@ def month_timestamp(text: str, latest_year: int) -> str | None:
 
 # A loan id is a whole number that fits dbt's bigint loan_id with room to spare.
 MAX_LOAN_ID_DIGITS = 18
+# Surrogate ids (rows without a published id) are the 16-digit numbers below 2**53: no
+# LendingClub id comes near (theirs have at most 9 digits), a published id in this range is
+# refused (so a surrogate never names a real loan), and every one survives a trip through a
+# JSON number or a float64 exactly (Superset's tables and charts run in JavaScript: an 18-digit
+# id would be shown rounded to the nearest 2**k, and a filter on it would match nothing).
+SURROGATE_DIGITS = 16
+SURROGATE_MIN = 10 ** (SURROGATE_DIGITS - 1)
+SURROGATE_END = 2**53
+_SURROGATE_SPAN = SURROGATE_END - SURROGATE_MIN
+# Identifiers, not origination facts: a surrogate id does not depend on them (they are blank
+# in the files that need one, and a url without a loan_id must not change the id).
+_IDENTIFIER_FIELDS = frozenset({"id", "member_id", "url"})
 
 
 def valid_loan_id(text: str) -> bool:
@@ -115,21 +157,54 @@ def valid_loan_id(text: str) -> bool:
     return 0 < len(text) <= MAX_LOAN_ID_DIGITS and text.isascii() and text.isdigit()
 
 
-def loan_identity(id_text: str, url: str) -> str:
-    """The loan id: the `id` column, else the loan_id in `url`; EventError if neither."""
+def is_surrogate_loan_id(loan_id: str) -> bool:
+    """Whether a valid loan id is in the surrogate range (a published one is not: at most 9
+    digits, or refused by loan_identity)."""
+    return len(loan_id) == SURROGATE_DIGITS and SURROGATE_MIN <= int(loan_id) < SURROGATE_END
+
+
+def loan_identity(id_text: str, url: str) -> str | None:
+    """The published loan id: the `id` column, else the loan_id in `url`; None if the row
+    has neither (the builder then derives a surrogate id). EventError if `id` is malformed."""
     loan_id = id_text.strip()
-    if loan_id:
-        if not valid_loan_id(loan_id):
-            raise EventError(
-                "id",
-                f"{loan_id[:40]!r} is not a numeric loan id (1 to {MAX_LOAN_ID_DIGITS} "
-                "ASCII digits)",
-            )
-        return loan_id
-    found = _LOAN_ID_IN_URL.search(url)
-    if found and valid_loan_id(found.group(1)):
-        return found.group(1)
-    raise EventError("id", "empty, and 'url' has no loan_id to fall back on")
+    field = "id"
+    if not loan_id:
+        found = _LOAN_ID_IN_URL.search(url)
+        if not found:
+            return None
+        loan_id, field = found.group(1), "url"
+    if not valid_loan_id(loan_id):
+        raise EventError(
+            field,
+            f"{loan_id[:40]!r} is not a numeric loan id (1 to {MAX_LOAN_ID_DIGITS} ASCII digits)",
+        )
+    if len(loan_id) == SURROGATE_DIGITS and is_surrogate_loan_id(loan_id):
+        raise EventError(
+            field,
+            f"{loan_id!r} is in the range reserved for surrogate ids ({SURROGATE_MIN} to "
+            f"{SURROGATE_END - 1}; LendingClub ids have at most 9 digits)",
+        )
+    return loan_id
+
+
+def surrogate_loan_id(application: dict[str, str], repeat: int = 0) -> str:
+    """The id of a loan whose row has none (the 2018Q4-and-later files leave id, member_id and
+    url blank): SURROGATE_MIN plus the first 8 bytes of the SHA-256 of 'lendingclub-surrogate',
+    `repeat` and the canonical JSON of its origination fields (`application`, the application
+    payload, less id, member_id and url), read as a big-endian number modulo
+    SURROGATE_END - SURROGATE_MIN (about 8.0e15).
+
+    So it stays the same when the file is loaded again, re-downloaded with newer payment data,
+    re-ordered, or produced onto Kafka instead of loaded; `repeat` tells apart rows of one file
+    whose origination fields are all the same (see SurrogateRepeats), which also resolves two
+    rows of one file whose ids collide. Loans of different files share an id with probability
+    about n1 * n2 / 8.0e15 (3e-5 for two files of 500,000 id-less loans each)."""
+    fields = application  # the usual case: the files that need one have no identifier at all
+    if not _IDENTIFIER_FIELDS.isdisjoint(application):
+        fields = {k: v for k, v in application.items() if k not in _IDENTIFIER_FIELDS}
+    digest = hashlib.sha256(f"lendingclub-surrogate|{repeat}|".encode())
+    digest.update(canonical_payload(fields))
+    return str(SURROGATE_MIN + int.from_bytes(digest.digest()[:8], "big") % _SURROGATE_SPAN)
 
 
 def canonical_payload(payload: dict[str, Any]) -> bytes:
@@ -202,15 +277,76 @@ class LoanEvent:
         )
 
 
+def with_loan_id(event: LoanEvent, loan_id: str) -> LoanEvent:
+    """The same event under another loan id (the performance payload carries it as `id`)."""
+    payload = dict(event.payload)
+    if "id" in payload:
+        payload["id"] = loan_id
+    return LoanEvent.create(event.event_type, loan_id, event.occurred_at, event.source, payload)
+
+
+class SurrogateRepeats:
+    """Rows of one file with the same origination fields (a row repeated, or one loan listed
+    twice) would get the same surrogate id and become one loan: taken in file order, the first
+    keeps it and each later one gets the id of the next repeat number that no row of the file
+    holds yet (surrogate_loan_id(fields, 1), then 2, ...), so loading the file again, or
+    producing it, gives every row the same id again. Holds one int per surrogate id seen
+    (about 70 bytes each: 35 MB for 500,000 id-less rows)."""
+
+    def __init__(self) -> None:
+        self._seen: set[int] = set()
+
+    def first(self, loan_id: str) -> bool:
+        """Whether no row so far holds this surrogate id; it is held from now on."""
+        key = int(loan_id)
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
+    def resolve(
+        self, application: LoanEvent, performance: LoanEvent
+    ) -> tuple[LoanEvent, LoanEvent]:
+        """A row's two events, renamed if its surrogate id is already held."""
+        if not is_surrogate_loan_id(application.loan_id) or self.first(application.loan_id):
+            return application, performance
+        return self.renamed(application, performance)
+
+    def renamed(
+        self, application: LoanEvent, performance: LoanEvent
+    ) -> tuple[LoanEvent, LoanEvent]:
+        """A repeated row's events under the next free repeat number's id."""
+        repeat = 1
+        while not self.first(loan_id := surrogate_loan_id(application.payload, repeat)):
+            repeat += 1
+        return with_loan_id(application, loan_id), with_loan_id(performance, loan_id)
+
+
+# Older layouts' names for columns LendingClub later renamed: payloads always carry the
+# current name (unless the file has a column of that name as well).
+COLUMN_ALIASES = {"is_inc_v": "verification_status"}
+
+
+def normalise_header(header: Sequence[str]) -> list[str]:
+    """Column names as the payloads carry them: trimmed, older names made current."""
+    names = [name.strip() for name in header]
+    present = set(names)
+    return [
+        alias if (alias := COLUMN_ALIASES.get(n)) is not None and alias not in present else n
+        for n in names
+    ]
+
+
 class LoanEventBuilder:
-    """Splits export rows (as value lists in `header` order) into their two events.
+    """Splits export rows (as value lists in `header` order) into their two events, under
+    the current column names (normalise_header).
 
     Empty values are left out of the payload: in the export an empty string means "no value",
     exactly as a missing key does, and leaving them out halves what lands in the raw tables.
     """
 
     def __init__(self, header: Sequence[str], source: str, latest_year: int) -> None:
-        self.header = list(header)
+        self.header = normalise_header(header)
         self.source = source
         self.latest_year = latest_year
         self._index = {name: i for i, name in enumerate(self.header)}
@@ -230,7 +366,12 @@ class LoanEventBuilder:
             raise EventError(name, str(exc)) from None
 
     def build(self, values: Sequence[str]) -> tuple[LoanEvent, LoanEvent]:
-        loan_id = loan_identity(self._value(values, "id"), self._value(values, "url"))
+        """The row's events; a row without a published id gets its surrogate id (repeats
+        within a file are the caller's to resolve, in file order: SurrogateRepeats)."""
+        application = {n: v for n, i in self._application if (v := values[i])}
+        loan_id = loan_identity(
+            self._value(values, "id"), self._value(values, "url")
+        ) or surrogate_loan_id(application)
         issued_at = self._timestamp(values, "issue_d")
         if issued_at is None:
             raise EventError("issue_d", "empty: an application needs its issue month")
@@ -239,7 +380,6 @@ class LoanEventBuilder:
             timestamp = self._timestamp(values, name)
             if timestamp is not None and timestamp > as_of_at:
                 as_of_at = timestamp
-        application = {n: v for n, i in self._application if (v := values[i])}
         performance = {n: v for n, i in self._performance if (v := values[i])}
         performance["id"] = loan_id
         performance["as_of_d"] = as_of_at[:10]

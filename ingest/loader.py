@@ -1,4 +1,12 @@
-"""Batch load of a LendingClub CSV into the raw tables, through the streaming writer."""
+"""Batch load of a LendingClub CSV into the raw tables, through the streaming writer.
+
+Rows without a published id get surrogate ids (ingest.events.surrogate_loan_id). Rows of one
+file with the same origination fields must not become one loan, and only the loader sees the
+parts in file order (each parser process builds every other part), so the parsers name each
+part's surrogate rows and the loader renames repeats as it lands them (SurrogateRepeats):
+the same ids as `python -m ingest produce --csv` gives, which reads the file in one pass.
+A set lookup per id-less row, and nothing for files with ids.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +22,24 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
-from ingest.events import EventError, LoanEventBuilder
+import orjson
+
+from ingest.events import (
+    APPLICATION,
+    PERFORMANCE,
+    SURROGATE_DIGITS,
+    EventError,
+    LoanEvent,
+    LoanEventBuilder,
+    SurrogateRepeats,
+    is_surrogate_loan_id,
+)
 from ingest.lendingclub_csv import CsvReject, CsvRow, LendingClubCsv
 from ingest.progress import ProgressReporter
+from ingest.settings import Settings
 from ingest.warehouse import (
     BULK_COMMIT_ROWS,
+    EVENT_TABLES,
     Batch,
     BatchResult,
     Landing,
@@ -88,6 +109,7 @@ class _Parsed:
     rows_read: int
     bytes_done: int
     bytes_total: int
+    surrogate_rows: list[int]  # rows of the batch (event table indices) with a surrogate id
 
     def rest_is_short(self, rows: int) -> bool:
         """Whether fewer than `rows` rows are left in the file, judging by the bytes per row
@@ -110,38 +132,49 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _parsed_parts(
-    path: Path, part_rows: int, latest_year: int, share: int = 0, shares: int = 1
-) -> Iterator[_Parsed]:
+@dataclass(frozen=True)
+class _Parse:
+    """What to parse: the file, and how."""
+
+    path: Path
+    part_rows: int
+    latest_year: int
+    max_record_bytes: int
+
+
+def _parsed_parts(job: _Parse, share: int = 0, shares: int = 1) -> Iterator[_Parsed]:
     """Parts `share`, `share + shares`, ... of the file (all of it by default) as events and
     quarantined records, in file order."""
-    export = LendingClubCsv(path)
-    builder = LoanEventBuilder(export.header, f"lendingclub-csv:{path.name}", latest_year)
-    for part in export.parts(part_rows, share, shares):
+    path = job.path
+    export = LendingClubCsv(path, job.max_record_bytes)
+    builder = LoanEventBuilder(export.header, f"lendingclub-csv:{path.name}", job.latest_year)
+    for part in export.parts(job.part_rows, share, shares):
         batch = Batch()
+        surrogate_rows: list[int] = []
+        rows = 0
         for record in part.records:
             position = SourcePosition("file", path.name, 0, record.line)
             if isinstance(record, CsvReject):
                 batch.add_quarantine(record.raw.encode(), record.reason, position)
-            else:
-                _add_row(batch, builder, record, position)
-        yield _Parsed(batch, part.records_read, part.bytes_read, export.bytes_total)
+            elif loan_id := _add_row(batch, builder, record, position):
+                if len(loan_id) == SURROGATE_DIGITS and is_surrogate_loan_id(loan_id):
+                    surrogate_rows.append(rows)
+                rows += 1
+        yield _Parsed(batch, part.records_read, part.bytes_read, export.bytes_total, surrogate_rows)
 
 
-def _parse_into(
-    queue: Any, path: Path, part_rows: int, latest_year: int, share: int, shares: int
-) -> None:
+def _parse_into(queue: Any, job: _Parse, share: int, shares: int) -> None:
     """A parser process: its parts into the queue, then None; or the exception that stopped it."""
     try:
         with _no_cyclic_gc():
-            for parsed in _parsed_parts(path, part_rows, latest_year, share, shares):
+            for parsed in _parsed_parts(job, share, shares):
                 queue.put(parsed)
         queue.put(None)
     except BaseException as exc:
         queue.put(exc)
 
 
-def _parts_from_parser_processes(path: Path, part_rows: int, latest_year: int) -> Iterator[_Parsed]:
+def _parts_from_parser_processes(job: _Parse) -> Iterator[_Parsed]:
     """Parse in PARSER_PROCESSES processes, each taking every other part, so parsing (all
     Python) runs beside landing instead of taking turns with it on one interpreter lock;
     parts are landed in file order, each waiting in its parser's small queue."""
@@ -153,7 +186,7 @@ def _parts_from_parser_processes(path: Path, part_rows: int, latest_year: int) -
         queue = context.Queue(maxsize=2)
         process = context.Process(
             target=_parse_into,
-            args=(queue, path, part_rows, latest_year, share, PARSER_PROCESSES),
+            args=(queue, job, share, PARSER_PROCESSES),
             name=f"parse-csv-{share}",
         )
         process.start()
@@ -161,7 +194,7 @@ def _parts_from_parser_processes(path: Path, part_rows: int, latest_year: int) -
     try:
         for index in itertools.count():
             process, queue = parsers[index % PARSER_PROCESSES]
-            parsed = _next_from_parser(process, queue, path)
+            parsed = _next_from_parser(process, queue, job.path)
             if parsed is None:
                 return
             yield parsed
@@ -192,24 +225,32 @@ def load_csv(
     warehouse: Warehouse,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     show_progress: bool = True,
+    max_record_bytes: int | None = None,
 ) -> LoadReport:
     """Land every row of the file, `batch_rows` rows per transaction; rows that cannot become
-    events go to quarantine."""
+    events go to quarantine, and so do records over `max_record_bytes` (by default
+    INGEST_MAX_RECORD_BYTES)."""
     started = time.perf_counter()
     path = Path(path)
     report = LoadReport(path)
     progress = ProgressReporter(f"loading {path.name}") if show_progress else None
-    latest_year = date.today().year
-    part_rows = min(batch_rows, PART_ROWS)
+    job = _Parse(
+        path,
+        min(batch_rows, PART_ROWS),
+        date.today().year,
+        max_record_bytes or Settings.from_env().max_record_bytes,
+    )
     if path.stat().st_size >= PARSER_PROCESS_MIN_BYTES:
-        parts = _parts_from_parser_processes(path, part_rows, latest_year)
+        parts = _parts_from_parser_processes(job)
     else:
-        parts = _parsed_parts(path, part_rows, latest_year)
+        parts = _parsed_parts(job)
+    repeats = SurrogateRepeats()
     landing: Landing | None = None
     try:
         with _no_cyclic_gc():
             for parsed in parts:
                 report.rows_read = parsed.rows_read
+                _rename_repeats(parsed, repeats)
                 if parsed.batch:
                     landing = landing or warehouse.begin_landing()
                     landing.write(parsed.batch)
@@ -233,11 +274,35 @@ def load_csv(
 
 def _add_row(
     batch: Batch, builder: LoanEventBuilder, record: CsvRow, position: SourcePosition
-) -> None:
+) -> str | None:
+    """The row's two events into the batch, or the row into quarantine; its loan id if any."""
     try:
         application, performance = builder.build(record.values)
     except EventError as exc:
         batch.add_quarantine(record.raw.encode(), f"line {record.line}: {exc}", position, exc.field)
-        return
+        return None
     batch.add_event(application, position)
     batch.add_event(performance, position)
+    return application.loan_id
+
+
+def _rename_repeats(parsed: _Parsed, repeats: SurrogateRepeats) -> None:
+    """Surrogate ids already held by an earlier row of the file, renamed in the batch."""
+    tables = [parsed.batch.tables[EVENT_TABLES[t]] for t in (APPLICATION, PERFORMANCE)]
+    for row in parsed.surrogate_rows:
+        if repeats.first(tables[0]["loan_id"][row]):
+            continue
+        renamed = repeats.renamed(*(_event_at(table, row) for table in tables))
+        for table, event in zip(tables, renamed, strict=True):
+            table["event_id"][row] = event.event_id
+            table["loan_id"][row] = event.loan_id
+            table["payload"][row] = event.payload_json
+
+
+def _event_at(table: dict[str, list[Any]], row: int) -> LoanEvent:
+    payload = table["payload"][row]
+    return LoanEvent(
+        table["event_id"][row], table["event_type"][row], table["schema_version"][row],
+        table["occurred_at"][row], table["source"][row], table["loan_id"][row],
+        orjson.loads(payload), payload,
+    )  # fmt: skip

@@ -1,8 +1,9 @@
 """`python -m ingest produce`: replay a LendingClub CSV (or synthetic loans) onto Kafka.
 
 Each row becomes its application and performance events, keyed by loan id so one loan's
-events stay in order on one partition. Rows that cannot become events are counted and
-named, not sent: land the file with `python -m ingest load` to quarantine them.
+events stay in order on one partition, with the loan ids `python -m ingest load` gives the
+same file (surrogate ids included: `file_events`). Rows that cannot become events are counted
+and named, not sent: land the file with `python -m ingest load` to quarantine them.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from confluent_kafka import KafkaException, Producer
 
-from ingest.events import EventError, LoanEventBuilder
+from ingest.events import EventError, LoanEvent, LoanEventBuilder, SurrogateRepeats
 from ingest.kafka_topics import ensure_topics
 from ingest.lendingclub_csv import CsvReject, LendingClubCsv
 from ingest.progress import ProgressReporter
@@ -77,20 +79,13 @@ def produce_csv(
     ensure_topics(settings.kafka_bootstrap, list(settings.topics.values()))
     producer = _producer(settings.kafka_bootstrap)
     progress = ProgressReporter("producing") if show_progress else None
-    export = LendingClubCsv(path)
-    builder = LoanEventBuilder(export.header, f"lendingclub-csv:{path.name}", date.today().year)
     pacer = _Pacer(rate)
     limit = count if count is not None else float("inf")
-    for record in export:
+    for events in file_events(path, settings.max_record_bytes):
         if report.events_sent >= limit:
             break
-        if isinstance(record, CsvReject):
-            _skip(report, f"line {record.line}: {record.reason}")
-            continue
-        try:
-            events = builder.build(record.values)
-        except EventError as exc:
-            _skip(report, f"line {record.line}: {exc}")
+        if isinstance(events, str):
+            _skip(report, events)
             continue
         for event in events:
             if report.events_sent >= limit:
@@ -105,6 +100,21 @@ def produce_csv(
         raise KafkaException(f"{remaining} events were not acknowledged by the broker in 60s")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def file_events(path: Path, max_record_bytes: int) -> Iterator[tuple[LoanEvent, LoanEvent] | str]:
+    """Each record's two events, in file order, or why it has none ('line N: ...')."""
+    export = LendingClubCsv(path, max_record_bytes)
+    builder = LoanEventBuilder(export.header, f"lendingclub-csv:{path.name}", date.today().year)
+    repeats = SurrogateRepeats()
+    for record in export:
+        if isinstance(record, CsvReject):
+            yield record.reason
+            continue
+        try:
+            yield repeats.resolve(*builder.build(record.values))
+        except EventError as exc:
+            yield f"line {record.line}: {exc}"
 
 
 def produce_synthetic(

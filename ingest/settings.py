@@ -37,6 +37,7 @@ class Settings:
     metrics_port: int = 9108
     metrics_host: str = "127.0.0.1"  # 0.0.0.0 in a container, for Prometheus on its network
     max_event_bytes: int = 1_048_576
+    max_record_bytes: int = 1_048_576  # a CSV record over this is quarantined, its head kept
     commit_every: int = 0  # 0: DEFAULT_COMMIT_EVERY for the warehouse
     commit_interval: float = 1.0  # seconds: a checkpoint at least this often
     stall_seconds: float = 60.0  # /health turns 503 when events wait this long uncommitted
@@ -74,6 +75,7 @@ class Settings:
             metrics_port=_int(env, "INGEST_METRICS_PORT", cls.metrics_port),
             metrics_host=env.get("INGEST_METRICS_HOST") or cls.metrics_host,
             max_event_bytes=_int(env, "INGEST_MAX_EVENT_BYTES", cls.max_event_bytes),
+            max_record_bytes=_positive(env, "INGEST_MAX_RECORD_BYTES", cls.max_record_bytes),
             commit_every=_int(env, "INGEST_COMMIT_EVERY", cls.commit_every),
             commit_interval=_float(env, "INGEST_COMMIT_INTERVAL_SECONDS", cls.commit_interval),
             stall_seconds=_float(env, "INGEST_STALL_SECONDS", cls.stall_seconds),
@@ -107,4 +109,11 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name}={text!r} is not an integer") from None
     if value < 0:
         raise ConfigError(f"{name}={text!r} must not be negative")
+    return value
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value == 0:
+        raise ConfigError(f"{name}=0: must be at least 1")
     return value

@@ -3,19 +3,23 @@
 from pathlib import Path
 
 import duckdb
+import orjson
 import psycopg2
 import pytest
 
+from ingest.events import is_surrogate_loan_id
 from ingest.loader import load_csv
+from ingest.producer import file_events
 from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
 from tests.landing import batch_at
+from tests.lendingclub_layouts import write_browse_notes, write_loan_csv, write_without_ids
 
 GOOD_HEADER = "id,url,loan_amnt,term,issue_d,loan_status,last_pymnt_d,dti\n"
 QUIRKY_ROWS = (
     "1,,1000.0, 36 months,Mar-2017,Fully Paid,Jul-2018,13.68\n"  # line 2
     ",https://lendingclub.com/browse/loanDetail.action?loan_id=2,2000.0, 60 months,Feb-19,Current,,999\n"
     "3,,3000.0, 36 months,Mar-2017\n"  # line 4: wrong column count
-    ",,4000.0, 36 months,Mar-2017,Current,,1\n"  # line 5: no identity
+    "4x,,4000.0, 36 months,Mar-2017,Current,,1\n"  # line 5: a malformed id
     '5,,"5000.0"x, 36 months,Mar-2017,Current,,1\n'  # line 6: broken quoting
     "6,,6000.0, 36 months,sometime,Current,,1\n"  # line 7: issue_d is not a month
     "7,,7000.0, 36 months,18-Dec,Late (31-120 days),,236.68\n"
@@ -325,4 +329,151 @@ def test_duckdb_checks_rows_for_conflicts_only_when_a_part_could_have_one(tmp_pa
     recording.inserts.clear()
     assert store.land(batch_at([0, 1, 1])).applications == 2
     assert all("on conflict" in sql for sql in recording.inserts)
+    store.close()
+
+
+def _json(payload: str | dict) -> dict:
+    """A payload as the driver returns it (psycopg2 parses Postgres json itself)."""
+    return payload if isinstance(payload, dict) else orjson.loads(payload)
+
+
+def test_the_browse_notes_layout_lands_every_row(warehouse, tmp_path):
+    """2012-2014 'securev1' downloads: preamble, every field quoted, % rates, ISO dates and
+    date-times, is_inc_v, accept_d / exp_d / list_d / addr_city, no zip_code, footer."""
+    store, query = warehouse
+    path = write_browse_notes(tmp_path / "LoanStats_securev1_2012.csv")
+    report = load_csv(path, store, show_progress=False)
+    assert (report.rows_read, report.applications_landed, report.quarantined) == (2, 2, 0)
+    rows = query(
+        "select loan_id, cast(occurred_at as varchar), payload from raw.loan_applications "
+        "order by source_offset"
+    )
+    assert [(r[0], r[1][:10]) for r in rows] == [
+        ("1077501", "2011-12-01"),
+        ("1077430", "2011-12-01"),
+    ]
+    first = _json(rows[0][2])
+    assert first["verification_status"] == "Verified" and "is_inc_v" not in first
+    assert (first["int_rate"], first["earliest_cr_line"]) == (" 10.65%", "1985-01-01 05:00")
+    assert first["accept_d"] == "2011-12-01 13:47" and first["addr_city"] == "Phoenix"
+    assert _json(rows[1][2])["desc"] == "Plan to use this money\nfor a new bike"
+    performance = query(
+        "select loan_id, cast(occurred_at as varchar), payload from raw.loan_performance "
+        "order by source_offset"
+    )
+    assert performance[0][1][:10] == "2016-09-01"  # the last credit pull, an ISO date-time
+    assert _json(performance[1][2])["loan_status"] == "Issued"
+    assert performance[1][1][:10] == "2011-12-01"  # issued, nothing paid yet: its issue month
+
+
+def test_the_74_column_loan_csv_layout_lands(warehouse, tmp_path):
+    store, query = warehouse
+    report = load_csv(write_loan_csv(tmp_path / "loan.csv"), store, show_progress=False)
+    assert (report.rows_read, report.applications_landed, report.quarantined) == (3, 3, 0)
+    assert query("select count(distinct loan_id) from raw.loan_performance") == [(3,)]
+
+
+def test_files_without_ids_land_every_row_under_stable_surrogate_ids(
+    warehouse, tmp_path, monkeypatch
+):
+    """2018Q4 on: id, member_id and url blank on every row. Each row lands under a surrogate
+    id; a repeated origination is another loan; two parser processes, parts of 7 rows (the
+    repeats fall in parts the other process built), one process, and the producer all give
+    every row the same id; loading again adds nothing."""
+    import ingest.loader
+
+    store, query = warehouse
+    path = write_without_ids(tmp_path / "LoanStats_2019Q1.csv", loans=40)
+    report = load_csv(path, store, show_progress=False)
+    assert (report.rows_read, report.applications_landed, report.quarantined) == (42, 42, 0)
+    landed = query("select source_offset, loan_id from raw.loan_applications order by 1")
+    ids = [loan_id for _, loan_id in landed]
+    assert len(set(ids)) == 42 and all(is_surrogate_loan_id(i) for i in ids)
+    assert query(
+        "select count(*) from raw.loan_applications a join raw.loan_performance p "
+        "using (source_offset) where a.loan_id = p.loan_id"
+    ) == [(42,)]
+
+    produced = [events[0].loan_id for events in file_events(path, 1 << 20)]
+    assert produced == ids
+
+    monkeypatch.setattr(ingest.loader, "PARSER_PROCESS_MIN_BYTES", 0)
+    other = DuckDBWarehouse(tmp_path / "other.duckdb")
+    other.init()
+    load_csv(path, other, batch_rows=7, show_progress=False)
+    assert other.query("select source_offset, loan_id from raw.loan_applications order by 1") == [
+        tuple(row) for row in landed
+    ]
+    other.close()
+    again = load_csv(path, store, batch_rows=7, show_progress=False)
+    assert (again.applications_landed, again.duplicates_skipped) == (0, 84)
+
+
+def test_a_spreadsheet_re_save_lands(warehouse, tmp_path):
+    """A UTF-8 BOM, CRLF endings, months rewritten as '15-Dec' and 'Dec-15', floats as 45.0,
+    an Issued loan."""
+    store, query = warehouse
+    path = tmp_path / "resaved.csv"
+    rows = [
+        "id,url,loan_amnt,term,issue_d,loan_status,last_pymnt_d,dti",
+        "1,,1000.0, 36 months,15-Dec,Fully Paid,Jul-16,45.0",
+        "2,,2000.0, 60 months,Dec-15,Issued,,13.0",
+    ]
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(rows).encode() + b"\r\n")
+    report = load_csv(path, store, show_progress=False)
+    assert (report.applications_landed, report.quarantined) == (2, 0)
+    rows = query(
+        "select loan_id, cast(occurred_at as varchar), payload->>'dti' "
+        "from raw.loan_applications order by 1"
+    )
+    assert [(r[0], r[1][:10], r[2]) for r in rows] == [
+        ("1", "2015-12-01", "45.0"),
+        ("2", "2015-12-01", "13.0"),
+    ]
+
+
+def test_a_cr_only_file_lands_with_its_line_numbers(warehouse, tmp_path):
+    store, query = warehouse
+    path = tmp_path / "mac.csv"
+    path.write_bytes((GOOD_HEADER + QUIRKY_ROWS).replace("\n", "\r").encode())
+    report = load_csv(path, store, show_progress=False)
+    assert (report.rows_read, report.applications_landed, report.quarantined) == (7, 3, 4)
+    assert query("select source_offset from raw.ingest_quarantine order by 1") == [
+        (4,), (5,), (6,), (7,)
+    ]  # fmt: skip
+
+
+def test_a_record_over_the_limit_is_quarantined_with_its_head_and_size(warehouse, tmp_path):
+    store, query = warehouse
+    path = tmp_path / "long.csv"
+    path.write_text(GOOD_HEADER + "9,," + "1" * 5000 + ",x\n" + QUIRKY_ROWS)
+    report = load_csv(path, store, show_progress=False, max_record_bytes=2048)
+    assert (report.applications_landed, report.quarantined) == (3, 5)
+    ((offset, raw, reason),) = query(
+        "select source_offset, raw_record, reason from raw.ingest_quarantine "
+        "where reason like '%limit%'"
+    )
+    assert offset == 2 and bytes(raw) == (b"9,," + b"1" * 5000)[:1024]
+    assert reason == (
+        "line 2: a record of 5,005 bytes, over the 2,048-byte limit (INGEST_MAX_RECORD_BYTES); "
+        "only its first 1,024 bytes are kept"
+    )
+
+
+@pytest.mark.parametrize("processes", [False, True], ids=["in process", "parser processes"])
+def test_a_shifted_file_is_refused_once_and_nothing_lands(tmp_path, monkeypatch, processes):
+    import ingest.loader
+    from ingest.lendingclub_csv import CsvFormatError
+
+    if processes:
+        monkeypatch.setattr(ingest.loader, "PARSER_PROCESS_MIN_BYTES", 0)
+    header = GOOD_HEADER.strip().split(",")
+    rows = [f"{i},, 36 months,Mar-2017,Current,,13.68" for i in range(1, 11)]  # no loan_amnt
+    path = tmp_path / "shifted.csv"
+    path.write_text("\n".join([",".join(header), *rows]) + "\n")
+    store = DuckDBWarehouse(tmp_path / "w.duckdb")
+    store.init()
+    with pytest.raises(CsvFormatError, match=r"shifted\.csv: values are shifted"):
+        load_csv(path, store, show_progress=False)
+    assert store.query("select count(*) from raw.ingest_batches") == [(0,)]
     store.close()

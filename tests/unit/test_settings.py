@@ -36,3 +36,10 @@ def test_the_checkpoint_size_defaults_per_warehouse_and_can_be_set():
 def test_the_metrics_endpoint_binds_loopback_unless_told():
     assert Settings.from_env({}).metrics_host == "127.0.0.1"
     assert Settings.from_env({"INGEST_METRICS_HOST": "0.0.0.0"}).metrics_host == "0.0.0.0"
+
+
+def test_the_csv_record_limit_defaults_to_1_mib_and_must_be_positive():
+    assert Settings.from_env({}).max_record_bytes == 1 << 20
+    assert Settings.from_env({"INGEST_MAX_RECORD_BYTES": "4096"}).max_record_bytes == 4096
+    with pytest.raises(ConfigError, match="INGEST_MAX_RECORD_BYTES=0"):
+        Settings.from_env({"INGEST_MAX_RECORD_BYTES": "0"})
