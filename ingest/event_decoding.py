@@ -23,7 +23,9 @@ from typing import Any
 import orjson
 
 from ingest.events import (
+    EARLIEST_YEAR,
     EVENT_TYPES,
+    LATEST_YEAR,
     MAX_LOAN_ID_DIGITS,
     NUL_REASON,
     SCHEMA_VERSION,
@@ -36,9 +38,6 @@ from ingest.events import (
 # Envelope text fields longer than this are refused: they are identifiers and labels, and
 # an index on one (Postgres btree entries stop at about 2.7 KB) must never fail a write.
 MAX_ENVELOPE_TEXT = 512
-# Timestamps outside these years are refused: every engine here stores them, and Python's
-# datetime can convert them to UTC without overflowing (year 1 with a +01:00 offset cannot).
-EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
 # A JSON escape for NUL preceded by an even number of backslashes (so `\\u0000`, an
 # escaped backslash followed by 'u0000', is text, not a NUL).
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")

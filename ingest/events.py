@@ -130,11 +130,20 @@ def month_timestamp(text: str, latest_year: int) -> str | None:
     """The month as a UTC timestamp string ('2017-03-01T00:00:00Z'), or None if empty.
 
     Such strings sort as the months do, and an export holds a few hundred distinct month
-    texts, so each is parsed and formatted once."""
+    texts, so each is parsed and formatted once. ValueError outside EARLIEST_YEAR to
+    LATEST_YEAR, the years an event's time may have however it arrives."""
     month = parse_lc_month(text, latest_year)
-    return None if month is None else f"{month.isoformat()}T00:00:00Z"
+    if month is None:
+        return None
+    if not EARLIEST_YEAR <= month.year <= LATEST_YEAR:
+        raise ValueError(f"{text!r} is outside the years {EARLIEST_YEAR}-{LATEST_YEAR}")
+    return f"{month.isoformat()}T00:00:00Z"
 
 
+# An event's time must fall in these years, whichever way it arrives: every engine stores
+# them, dbt's parsers take the same range, and Python's datetime converts them to UTC without
+# overflowing (year 1 with a +01:00 offset cannot).
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
 # A loan id is a whole number that fits dbt's bigint loan_id with room to spare.
 MAX_LOAN_ID_DIGITS = 18
 # Surrogate ids (rows without a published id) are the 16-digit numbers below 2**53: no

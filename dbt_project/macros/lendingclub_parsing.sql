@@ -42,25 +42,35 @@
     end
 {%- endmacro %}
 
-{#- A month name ('Mar', 'mar', 'March') -> 1..12 -#}
+{#- A month's English name or an abbreviation of 3 letters or more of it ('Mar', 'mar',
+    'Sept', 'March') -> 1..12; anything else ('Marzipan') -> null. -#}
 {% macro lc_month_number(expression) -%}
-    case lower(left({{ expression }}, 3))
-        when 'jan' then 1 when 'feb' then 2 when 'mar' then 3 when 'apr' then 4
-        when 'may' then 5 when 'jun' then 6 when 'jul' then 7 when 'aug' then 8
-        when 'sep' then 9 when 'oct' then 10 when 'nov' then 11 when 'dec' then 12
+    {%- set names = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august',
+                     'september', 'october', 'november', 'december'] -%}
+    case
+        {%- for name in names %}
+        when length({{ expression }}) >= 3 and '{{ name }}' like lower({{ expression }}) || '%'
+            then {{ loop.index }}
+        {%- endfor %}
     end
 {%- endmacro %}
 
-{#- 'Mar-2017', 'Feb-02' (two-digit year), '18-Dec' (year first, a spreadsheet re-save),
-    '2011-12-29' and '2006-05-23 05:00' (ISO, the browse-notes layout) -> first day of the
-    month. A two-digit year goes to the century that keeps it at or before `latest_year`
-    (an integer expression), so 'Feb-02' is 2002 and 'Oct-62' on a 2015 loan is 1962.
-    Null outside the years lc_earliest_year() to lc_latest_year(). -#}
+{#- The month a LendingClub date names, as its first day: 'Mar-2017', 'Feb-02' (two-digit
+    year), '18-Dec', '2018-Dec' (year first, a spreadsheet re-save), 'Sept-2017' or
+    'March-2017', and the browse-notes layout's ISO dates and date-times ('2011-12-29',
+    '2006-05-23 05:00', '2006-05-23T05:00:07.250', a real day and time of day). A two-digit
+    year goes to the century that keeps it at or before `latest_year` (an integer
+    expression), so 'Feb-02' is 2002 and 'Oct-62' on a 2015 loan is 1962. Null for anything
+    else and outside the years lc_earliest_year() to lc_latest_year(). The same rule as
+    ingest.events.parse_lc_month. -#}
 {% macro lc_month_date(expression, latest_year) -%}
     {%- set value = "trim(" ~ expression ~ ")" -%}
-    {%- set month_first = text_matches(value, "[A-Za-z]{3}-[0-9]{2}([0-9]{2})?") -%}
-    {%- set year_first = text_matches(value, "[0-9]{2}-[A-Za-z]{3}") -%}
-    {%- set iso = text_matches(value, "[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9:.]{1,15})?") -%}
+    {%- set month_first = text_matches(value, "[A-Za-z]{3,9}-([0-9]{2}|[0-9]{4})") -%}
+    {%- set year_first = text_matches(value, "([0-9]{2}|[0-9]{4})-[A-Za-z]{3,9}") -%}
+    {%- set iso = text_matches(
+        value,
+        "[0-9]{4}-[0-9]{2}-[0-9]{2}([ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]+)?)?)?"
+    ) -%}
     {%- set month_text = "case when " ~ month_first ~ " then split_part(" ~ value ~ ", '-', 1) else split_part(" ~ value ~ ", '-', 2) end" -%}
     {%- set year_text = "case when " ~ month_first ~ " then split_part(" ~ value ~ ", '-', 2) else split_part(" ~ value ~ ", '-', 1) end" -%}
     {%- set named_year -%}
@@ -83,10 +93,17 @@
             when {{ month_first }} or {{ year_first }} then {{ lc_month_number(month_text) }}
         end
     {%- endset -%}
+    {%- set month_start = "make_date(" ~ year ~ ", " ~ month ~ ", 1)" -%}
     case
         when ({{ year }}) between {{ lc_earliest_year() }} and {{ lc_latest_year() }}
             and ({{ month }}) between 1 and 12
-            then make_date({{ year }}, {{ month }}, 1)
+            and (
+                not {{ iso }}
+                or cast(substr({{ value }}, 9, 2) as integer) between 1 and extract(
+                    day from {{ month_start }} + interval '1 month' - interval '1 day'
+                )
+            )
+            then {{ month_start }}
     end
 {%- endmacro %}
 

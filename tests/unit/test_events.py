@@ -283,3 +283,12 @@ def test_old_column_names_become_the_current_ones():
     assert (
         application.payload["verification_status"] == "b" and application.payload["is_inc_v"] == "a"
     )
+
+
+@pytest.mark.parametrize("month", ["Feb-0001", "Jan-1899", "Dec-2201", "0001-01-01"])
+def test_event_months_keep_to_the_years_the_decoder_takes(month):
+    """Whether a row arrives as a file or as a Kafka message, its time is held to the same
+    years (the decoder refuses an occurred_at outside them)."""
+    with pytest.raises(EventError, match="outside the years 1900-2200") as error:
+        _build(issue_d=month)
+    assert error.value.field == "issue_d"

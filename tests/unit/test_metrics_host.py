@@ -30,6 +30,6 @@ def test_metrics_listen_only_on_the_configured_address(env, reachable, unreachab
     # Linux routes all of 127.0.0.0/8 to loopback: a wildcard listener would answer on both.
     port = free_port()
     settings = Settings.from_env({**env, "INGEST_METRICS_PORT": str(port)})
-    IngestMetrics().serve(settings.metrics_port, settings.metrics_host)
+    IngestMetrics().serve(settings.metrics_port, settings.metrics_host, lambda: (True, {}))
     assert _answers(reachable, port)
     assert not _answers(unreachable, port)
