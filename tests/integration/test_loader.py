@@ -477,3 +477,26 @@ def test_a_shifted_file_is_refused_once_and_nothing_lands(tmp_path, monkeypatch,
         load_csv(path, store, show_progress=False)
     assert store.query("select count(*) from raw.ingest_batches") == [(0,)]
     store.close()
+
+
+def test_a_postgres_write_that_cannot_finish_fails_within_the_statement_timeout(postgres_env):
+    """A table locked by someone else (or a server that stopped answering) must not hold a
+    writer forever: the write fails as WarehouseUnavailable, the service backs off and
+    retries, and its health check reports the stall."""
+    import time
+
+    from ingest.warehouse import WarehouseUnavailable
+
+    writer = PostgresWarehouse(statement_timeout=1)
+    writer.init()
+    parameters = writer.con.get_dsn_parameters()
+    assert (parameters["keepalives"], parameters["keepalives_idle"]) == ("1", "30")
+    assert parameters["connect_timeout"] == "10" and parameters["tcp_user_timeout"] == "60000"
+    with psycopg2.connect("") as locker, locker.cursor() as cur:
+        cur.execute("lock table raw.loan_applications in access exclusive mode")
+        started = time.monotonic()
+        with pytest.raises(WarehouseUnavailable, match="statement timeout"):
+            writer.land(batch_at([0, 1]))
+        assert time.monotonic() - started < 5
+    assert writer.land(batch_at([0, 1])).applications == 2  # usable again once it is free
+    writer.close()
