@@ -80,6 +80,17 @@ class IngestMetrics:
             registry=self.registry,
         )
 
+    def total(self, name: str) -> int:
+        """The sum of a counter over all its labels, e.g. total("ingest_events_landed")."""
+        return int(
+            sum(
+                sample.value
+                for family in self.registry.collect()
+                for sample in family.samples
+                if sample.name == f"{name}_total"
+            )
+        )
+
     def serve(self, port: int, host: str, health: HealthCheck) -> None:
         """Serve /metrics and /health on `host` only (port 0 leaves both off). /health
         answers 200 or 503 with the details as JSON, for a container health check."""

@@ -45,17 +45,6 @@ class ServiceReport:
         )
 
 
-def _metric_total(metrics: IngestMetrics, name: str) -> int:
-    return int(
-        sum(
-            sample.value
-            for family in metrics.registry.collect()
-            for sample in family.samples
-            if sample.name == f"{name}_total"
-        )
-    )
-
-
 def _watch_idle(
     app: Application, sink: WarehouseSink, idle_seconds: float, done: threading.Event
 ) -> None:
@@ -136,9 +125,9 @@ def run_service(
         done.set()
         sink.close()
     return ServiceReport(
-        consumed=_metric_total(metrics, "ingest_events_consumed"),
-        landed=_metric_total(metrics, "ingest_events_landed"),
-        duplicates=_metric_total(metrics, "ingest_events_duplicate"),
-        quarantined=_metric_total(metrics, "ingest_events_quarantined"),
+        consumed=metrics.total("ingest_events_consumed"),
+        landed=metrics.total("ingest_events_landed"),
+        duplicates=metrics.total("ingest_events_duplicate"),
+        quarantined=metrics.total("ingest_events_quarantined"),
         seconds=time.perf_counter() - started,
     )

@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 Warehouse = Literal["duckdb", "postgres"]
 WAREHOUSES: tuple[Warehouse, ...] = ("duckdb", "postgres")
@@ -19,6 +19,9 @@ WAREHOUSES: tuple[Warehouse, ...] = ("duckdb", "postgres")
 # (measured 0.60 s at 10,000, 1.25 s at 20,000; the same throughput) while DuckDB keeps the
 # larger batch it needs for throughput (22.6k events/s at 20,000, 17.6k at 10,000).
 DEFAULT_COMMIT_EVERY: dict[Warehouse, int] = {"duckdb": 20_000, "postgres": 10_000}
+
+
+Number = TypeVar("Number", int, float)
 
 
 class ConfigError(ValueError):
@@ -77,43 +80,41 @@ class Settings:
             max_event_bytes=_int(env, "INGEST_MAX_EVENT_BYTES", cls.max_event_bytes),
             max_record_bytes=_positive(env, "INGEST_MAX_RECORD_BYTES", cls.max_record_bytes),
             commit_every=_int(env, "INGEST_COMMIT_EVERY", cls.commit_every),
-            commit_interval=_float(env, "INGEST_COMMIT_INTERVAL_SECONDS", cls.commit_interval),
-            stall_seconds=_float(env, "INGEST_STALL_SECONDS", cls.stall_seconds),
-            statement_timeout=_float(
+            commit_interval=_seconds(env, "INGEST_COMMIT_INTERVAL_SECONDS", cls.commit_interval),
+            stall_seconds=_seconds(env, "INGEST_STALL_SECONDS", cls.stall_seconds),
+            statement_timeout=_seconds(
                 env, "INGEST_STATEMENT_TIMEOUT_SECONDS", cls.statement_timeout
             ),
             model_dir=Path(env.get("ML_MODEL_DIR") or cls.model_dir),
         )
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _number(
+    env: Mapping[str, str], name: str, default: Number, kind: type[Number], positive: bool = False
+) -> Number:
+    """The variable as a `kind` (default when unset): never negative, and above 0 when
+    `positive`."""
     text = env.get(name, "").strip()
     if not text:
         return default
     try:
-        value = float(text)
+        value = kind(text)
     except ValueError:
-        raise ConfigError(f"{name}={text!r} is not a number") from None
-    if not value > 0:
-        raise ConfigError(f"{name}={text!r} must be a positive number of seconds")
+        raise ConfigError(
+            f"{name}={text!r} is not {'an integer' if kind is int else 'a number'}"
+        ) from None
+    if value < 0 or (positive and value == 0):
+        raise ConfigError(f"{name}={text!r} must be {'above 0' if positive else 'at least 0'}")
     return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise ConfigError(f"{name}={text!r} is not an integer") from None
-    if value < 0:
-        raise ConfigError(f"{name}={text!r} must not be negative")
-    return value
+    return _number(env, name, default, int)
 
 
 def _positive(env: Mapping[str, str], name: str, default: int) -> int:
-    value = _int(env, name, default)
-    if value == 0:
-        raise ConfigError(f"{name}=0: must be at least 1")
-    return value
+    return _number(env, name, default, int, positive=True)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    return _number(env, name, default, float, positive=True)

@@ -22,17 +22,6 @@ from tests.properties import messages
 TOPICS = {"apps": "loan.application", "perf": "loan.performance"}
 
 
-def _total(metrics: IngestMetrics, name: str) -> int:
-    return int(
-        sum(
-            sample.value
-            for family in metrics.registry.collect()
-            for sample in family.samples
-            if sample.name == f"{name}_total"
-        )
-    )
-
-
 @pytest.fixture(params=["duckdb", "postgres"], scope="module")
 def warehouse_settings(request, tmp_path_factory) -> Settings:
     if request.param == "postgres":
@@ -77,7 +66,7 @@ def test_every_generated_message_lands_or_is_quarantined(sink, batch):
 
 
 def _landed_or_quarantined(metrics: IngestMetrics) -> int:
-    return _total(metrics, "ingest_events_landed") + _total(metrics, "ingest_events_quarantined")
+    return metrics.total("ingest_events_landed") + metrics.total("ingest_events_quarantined")
 
 
 def test_the_warehouse_holds_every_message_sent(sink, warehouse_settings):

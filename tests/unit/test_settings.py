@@ -41,5 +41,5 @@ def test_the_metrics_endpoint_binds_loopback_unless_told():
 def test_the_csv_record_limit_defaults_to_1_mib_and_must_be_positive():
     assert Settings.from_env({}).max_record_bytes == 1 << 20
     assert Settings.from_env({"INGEST_MAX_RECORD_BYTES": "4096"}).max_record_bytes == 4096
-    with pytest.raises(ConfigError, match="INGEST_MAX_RECORD_BYTES=0"):
+    with pytest.raises(ConfigError, match="INGEST_MAX_RECORD_BYTES='0' must be above 0"):
         Settings.from_env({"INGEST_MAX_RECORD_BYTES": "0"})
