@@ -45,10 +45,11 @@ FETCH_ROWS = 5_000
 _ARROW_TYPES = {
     "event_id": pa.string(), "event_type": pa.string(), "schema_version": pa.int32(),
     "occurred_at": pa.timestamp("us"), "source": pa.string(), "loan_id": pa.string(),
-    "payload": pa.string(), "raw_record": pa.binary(), "error_field": pa.string(),
+    "payload": pa.string(), "record_id": pa.string(), "raw_record": pa.binary(),
+    "error_field": pa.string(),
     "reason": pa.string(), "source_kind": pa.string(), "source_name": pa.string(),
     "source_partition": pa.int32(), "source_offset": pa.int64(), "batch_id": pa.string(),
-    "landed_at": pa.timestamp("us"),
+    "landing_seq": pa.int64(), "landed_at": pa.timestamp("us"),
 }  # fmt: skip
 DDL = (
     f"""create table if not exists {ARCHIVE_RUNS} (

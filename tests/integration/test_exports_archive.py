@@ -23,7 +23,7 @@ RAW_ROWS = "select {columns} from raw.{table} order by source_kind, source_name,
 BAD_ROWS = (
     "id,loan_amnt,term,issue_d,loan_status,dti\n"
     "900001,1000.0, 36 months,Mar-2017\n"  # wrong column count
-    ",4000.0, 36 months,Mar-2017,Current,1\n"  # no identity
+    "L-2,4000.0, 36 months,Mar-2017,Current,1\n"  # a malformed id
     "900003,6000.0, 36 months,sometime,Current,1\n"  # issue_d is not a month
 )
 
@@ -143,7 +143,11 @@ def test_archive_to_s3_is_incremental(tmp_path, synthetic_csv, s3_lake):
 def _quarantine_rows(read) -> list[tuple]:
     columns = ", ".join(QUARANTINE_COLUMNS)
     frame = read(f"select {columns} from raw.ingest_quarantine order by source_name, source_offset")
-    return [(bytes(row[0]), *row[1:]) for row in frame.itertuples(index=False, name=None)]
+    raw = QUARANTINE_COLUMNS.index("raw_record")
+    return [
+        tuple(bytes(value) if i == raw else value for i, value in enumerate(row))
+        for row in frame.itertuples(index=False, name=None)
+    ]
 
 
 def _archived(lake: LocalLake, manifest_key: str, folder: str) -> list[dict]:

@@ -51,7 +51,7 @@ KPI_QUERY = "select * from marts.kpi_summary where segment_type = 'portfolio'"
 BAD_ROWS = (
     "id,loan_amnt,term,issue_d,loan_status,dti\n"
     "900001,1000.0, 36 months,Mar-2017\n"  # wrong column count
-    ",4000.0, 36 months,Mar-2017,Current,1\n"  # no identity
+    "L-2,4000.0, 36 months,Mar-2017,Current,1\n"  # a malformed id
     "900003,6000.0, 36 months,sometime,Current,1\n"  # issue_d is not a month
 )
 
