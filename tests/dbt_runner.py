@@ -16,14 +16,19 @@ DBT = str(Path(sys.executable).parent / "dbt")
 def run_dbt(*args: str, target: str, env: dict[str, str], target_path: Path | None = None) -> float:
     """Run `dbt <args>` against `target`; fail loudly with dbt's output; return seconds taken.
 
-    `target_path` keeps dbt's artefacts apart from another dbt running in the same checkout.
+    `target_path` keeps dbt's artefacts apart from another dbt running in the same checkout;
+    under pytest-xdist each worker gets its own by default (target/pytest-gw0, ...), logs too.
     """
     started = time.perf_counter()
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if target_path is None and worker:
+        target_path = REPO_ROOT / "target" / f"pytest-{worker}"
     paths = ["--target-path", str(target_path)] if target_path else []
+    logs = {"DBT_LOG_PATH": str(target_path / "logs")} if target_path else {}
     result = subprocess.run(
         [DBT, *args, "--profiles-dir", "profiles", "--target", target, *paths],
         cwd=REPO_ROOT,
-        env={**os.environ, **env, "WAREHOUSE": target},
+        env={**os.environ, **env, **logs, "WAREHOUSE": target},
         capture_output=True,
         text=True,
     )
