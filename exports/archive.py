@@ -12,7 +12,7 @@ archived twice and re-running adds nothing.
 A run reads each table once, joined to its batches (it used to send one query per batch and
 table: about 173,000 a day when streaming a checkpoint a second), and takes the rows in chunks
 of FETCH_ROWS, so memory stays flat whatever the run's size. It names its columns from
-ingest.raw_tables, so columns added to the raw tables later are not archived by accident.
+ingest.warehouse.raw_tables, so columns added to the raw tables later are not archived by accident.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from exports.lake import Lake
-from ingest.raw_tables import EVENT_COLUMNS, EVENT_TABLES, QUARANTINE_COLUMNS, RAW_SCHEMA
 from ingest.settings import Settings
-from ml.store import MlStore
+from ingest.warehouse.raw_tables import EVENT_COLUMNS, EVENT_TABLES, QUARANTINE_COLUMNS, RAW_SCHEMA
+from ingest.warehouse.session import WarehouseSession
 
 ARCHIVE_RUNS = f"{RAW_SCHEMA}.archive_runs"
 ARCHIVED_BATCHES = f"{RAW_SCHEMA}.archived_batches"
@@ -116,12 +116,12 @@ class ArchiveResult:
     quarantined: int = 0
 
 
-def _run_rows(store: MlStore, source: _Source, run_id: str) -> Iterator[pd.DataFrame]:
+def _run_rows(store: WarehouseSession, source: _Source, run_id: str) -> Iterator[pd.DataFrame]:
     """The run's rows of one table: one query, in chunks. No ORDER BY: sorting made DuckDB hold
     the whole result (measured 1.2 GB for 0.9 GB of rows, against flat without it); rows come
     in storage order, which is landing order on DuckDB."""
     selected = ", ".join(f"t.{name}" for name in (*source.columns, *LANDING_COLUMNS))
-    return store.read_chunks(
+    return store.chunks(
         f"select {selected} from {RAW_SCHEMA}.{source.table} t "
         f"join {ARCHIVED_BATCHES} a on a.batch_id = t.batch_id where a.run_id = '{run_id}'",
         FETCH_ROWS,
@@ -152,8 +152,10 @@ class _RunFiles:
             lake.put_file(path, key)
 
 
-def _export_run(store: MlStore, lake: Lake, settings: Settings, run_id: str) -> ArchiveResult:
-    batches = store.read(
+def _export_run(
+    store: WarehouseSession, lake: Lake, settings: Settings, run_id: str
+) -> ArchiveResult:
+    batches = store.frame(
         f"select b.batch_id, b.source_names, b.offset_ranges from {ARCHIVED_BATCHES} a "
         f"join {RAW_SCHEMA}.ingest_batches b on a.batch_id = b.batch_id "
         f"where a.run_id = '{run_id}' order by b.committed_at, b.batch_id"
@@ -194,19 +196,19 @@ def _export_run(store: MlStore, lake: Lake, settings: Settings, run_id: str) -> 
 
 
 def archive(
-    store: MlStore, lake: Lake, settings: Settings, progress: Callable[[str], None] = print
+    store: WarehouseSession, lake: Lake, settings: Settings, progress: Callable[[str], None] = print
 ) -> list[ArchiveResult]:
     for statement in DDL:
         store.execute(statement)
     store.commit()
-    pending = store.read(
+    pending = store.frame(
         f"select run_id from {ARCHIVE_RUNS} where status = 'pending' order by created_at"
     )
     results = []
     for run_id in pending["run_id"]:
         progress(f"  finishing interrupted run {run_id}")
         results.append(_export_run(store, lake, settings, run_id))
-    new = store.read(
+    new = store.frame(
         f"select batch_id from {RAW_SCHEMA}.ingest_batches where batch_id not in "
         f"(select batch_id from {ARCHIVED_BATCHES})"
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -32,16 +31,16 @@ from exports.superset_bundle import AssetError
 from exports.superset_local import LocalSuperset, SupersetSetupError, default_home, wait_healthy
 from exports.superset_provision import ProvisionError, SupersetLogin, provision
 from exports.superset_role import ReaderRoleError
-from exports.warehouse_reader import read_sql
-from ingest.settings import ConfigError, Settings
-from ml.store import open_store
+from ingest.command_line import run_command
+from ingest.settings import Settings
+from ingest.warehouse.session import open_session, read_frame
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
-    print(format_kpis(read_sql(settings, KPI_QUERY)))
+    print(format_kpis(read_frame(settings, KPI_QUERY)))
     print()
-    total = int(read_sql(settings, WATCHLIST_COUNT_QUERY).iloc[0, 0])
-    print(format_watchlist(read_sql(settings, WATCHLIST_QUERY.format(limit=args.top)), total))
+    total = int(read_frame(settings, WATCHLIST_COUNT_QUERY).iloc[0, 0])
+    print(format_watchlist(read_frame(settings, WATCHLIST_QUERY.format(limit=args.top)), total))
     return 0
 
 
@@ -60,7 +59,7 @@ def _snapshot(args: argparse.Namespace, settings: Settings) -> int:
 
 def _archive(args: argparse.Namespace, settings: Settings) -> int:
     lake = open_lake(settings.lake_url)
-    store = open_store(settings)
+    store = open_session(settings)
     try:
         print(f"archive of the raw events landed since the last archive to {lake.url}")
         results = archive(store, lake, settings)
@@ -144,7 +143,7 @@ def _window(text: str) -> Window:
 
 def _drift(args: argparse.Namespace, settings: Settings) -> int:
     lake = open_lake(settings.lake_url)
-    store = open_store(settings)
+    store = open_session(settings)
     try:
         report = drift_report(
             store, lake, args.date or datetime.now(UTC).date(), args.reference, args.current,
@@ -207,17 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     local.add_argument("--port", type=int, default=8088)
     local.add_argument("--stop", action="store_true", help="stop the local Superset")
     local.set_defaults(handler=_superset_local)
-    args = parser.parse_args(argv)
-    try:
-        return args.handler(args, Settings.from_env())
-    except (
-        ConfigError,
-        LakeError,
-        DriftError,
-        AssetError,
-        ProvisionError,
-        ReaderRoleError,
-        SupersetSetupError,
-    ) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(
+        parser,
+        argv,
+        (LakeError, DriftError, AssetError, ProvisionError, ReaderRoleError, SupersetSetupError),
+    )

@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from exports.lake import Lake
+from ingest.warehouse.session import WarehouseSession
 from ml.features import CATEGORICAL_FEATURES, ISSUE_DATE, RICH_FEATURES, model_frame
 from ml.registry import champion_or_none
-from ml.store import MlStore
 
 FEATURE_DRIFT = "monitoring.feature_drift"
 DEFAULT_CURRENT_DAYS = 30
@@ -116,17 +116,17 @@ def default_windows(
     return reference, current
 
 
-def _window_rows(store: MlStore, window: Window) -> pd.DataFrame:
+def _window_rows(store: WarehouseSession, window: Window) -> pd.DataFrame:
     """The window's loans, read in SQL; above MAX_WINDOW_ROWS every k-th loan id (the same
     sample on every run and on both warehouses)."""
     where = f"{ISSUE_DATE} between '{window.start}' and '{window.end}'"
     count = int(
-        store.read(f"select count(*) as n from marts.ml_features where {where}")["n"].iloc[0]
+        store.frame(f"select count(*) as n from marts.ml_features where {where}")["n"].iloc[0]
     )
     step = -(-count // MAX_WINDOW_ROWS)
     sample = f" and loan_id % {step} = 0" if step > 1 else ""
     columns = ", ".join([ISSUE_DATE, *RICH_FEATURES])  # model_frame types them all
-    return store.read(f"select {columns} from marts.ml_features where {where}{sample}")
+    return store.frame(f"select {columns} from marts.ml_features where {where}{sample}")
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ class DriftReport:
 
 
 def drift_report(
-    store: MlStore,
+    store: WarehouseSession,
     lake: Lake,
     report_date: date,
     reference: Window | None = None,
@@ -151,7 +151,7 @@ def drift_report(
     from evidently import Report
     from evidently.presets import DataDriftPreset
 
-    issued = store.read(
+    issued = store.frame(
         f"select min({ISSUE_DATE}) as first_issued, max({ISSUE_DATE}) as latest_issued "
         "from marts.ml_features"
     )

@@ -26,16 +26,10 @@ import pyarrow.parquet as pq
 
 from exports.lake import Lake
 from exports.manifests import MANIFEST, publish, read_manifest, sweep_orphans
-from exports.warehouse_reader import read_sql
 from ingest.settings import Settings
+from ingest.warehouse.session import open_session, read_frame
 
 EXPORT_META_KEY = "export_snapshot"
-PG_FETCH_ROWS = 100_000
-_PG_TYPES = {
-    "bigint": pa.int64(), "integer": pa.int32(), "double precision": pa.float64(),
-    "text": pa.string(), "date": pa.date32(), "boolean": pa.bool_(),
-    "timestamp without time zone": pa.timestamp("us"),
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -58,39 +52,6 @@ def snapshot_prefix(model: str, day: date) -> str:
     return f"snapshots/{model}/snapshot_date={day.isoformat()}/"
 
 
-def _write_duckdb(settings: Settings, relation: str, path: Path) -> None:
-    import duckdb
-
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
-        con.execute(f"copy (select * from {relation}) to '{path}' (format parquet)")
-
-
-def _write_postgres(relation: str, path: Path) -> None:
-    """Streams the table through a server-side cursor, so memory stays flat."""
-    import psycopg2
-
-    schema_name, table = relation.split(".")
-    with psycopg2.connect("") as con:
-        with con.cursor() as cur:
-            cur.execute(
-                "select column_name, data_type from information_schema.columns "
-                "where table_schema = %s and table_name = %s order by ordinal_position",
-                (schema_name, table),
-            )
-            schema = pa.schema(
-                [(name, _PG_TYPES.get(kind, pa.string())) for name, kind in cur.fetchall()]
-            )
-        with con.cursor(name="snapshot") as cur, pq.ParquetWriter(path, schema) as writer:
-            cur.itersize = PG_FETCH_ROWS
-            cur.execute(f"select * from {relation}")
-            while rows := cur.fetchmany(PG_FETCH_ROWS):
-                columns = [
-                    pa.array(c, type=f.type)
-                    for c, f in zip(zip(*rows, strict=True), schema, strict=True)
-                ]
-                writer.write_table(pa.Table.from_arrays(columns, schema=schema))
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -109,10 +70,8 @@ def snapshot_model(
     with tempfile.TemporaryDirectory(prefix="crews-snapshot-") as folder:
         local = Path(folder) / "part-0.parquet"
         relation = f"{schema_name}.{model}"
-        if settings.warehouse == "postgres":
-            _write_postgres(relation, local)
-        else:
-            _write_duckdb(settings, relation, local)
+        with open_session(settings, read_only=True) as session:
+            session.write_parquet(f"select * from {relation}", local)
         metadata = pq.read_metadata(local)
         data_key = f"{prefix}run={run}/part-0.parquet"
         lake.put_file(local, data_key)
@@ -133,7 +92,7 @@ def snapshot_model(
 
 def marts_model_run_id(settings: Settings) -> str | None:
     """The champion run whose PDs the marts hold now (None before a model has scored)."""
-    runs = read_sql(settings, "select max(model_run_id) as run_id from marts.fct_loans")
+    runs = read_frame(settings, "select max(model_run_id) as run_id from marts.fct_loans")
     run_id = runs["run_id"].iloc[0]
     return None if run_id is None or pd.isna(run_id) else str(run_id)
 

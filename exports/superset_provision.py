@@ -15,9 +15,7 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import requests
 
@@ -30,15 +28,9 @@ from exports.superset_bundle import (
     render_bundle,
     zip_bundle,
 )
-from exports.superset_role import DEFAULT_READER, ensure_reader_role
-from exports.warehouse_reader import read_sql
-from ingest.settings import Settings
-
-# duckdb-engine passes connect_args to duckdb.connect, `config` included.
-DUCKDB_CONNECT_ARGS = {
-    "read_only": True,  # one writer per file: Superset must not take dbt's lock
-    "config": {"enable_external_access": False, "lock_configuration": True},
-}
+from exports.superset_role import ensure_reader_role
+from ingest.settings import ConfigError, Settings
+from ingest.warehouse.session import ReaderConnection, engine_module, read_frame
 
 
 class ProvisionError(RuntimeError):
@@ -64,37 +56,17 @@ class SupersetLogin:
         )
 
 
-@dataclass(frozen=True)
-class WarehouseConnection:
-    uri: str
-    password: str | None
-    engine_params: dict[str, Any]
-    role: str | None = None  # the read-only Postgres role in the URI
-
-
 def warehouse_connection(
     settings: Settings, env: Mapping[str, str] | None = None
-) -> WarehouseConnection:
-    """How Superset reaches the warehouse: the PG* server as the read-only role
-    (SUPERSET_PG_USER / SUPERSET_PG_PASSWORD), or dbt's DuckDB file, locked down."""
+) -> ReaderConnection:
+    """How Superset reaches the warehouse: as the engine module says a read-only reader does
+    (the PG* server as the read-only role SUPERSET_PG_USER, or dbt's DuckDB file, locked
+    down), the password masked as Superset's bundles mask it."""
     env = os.environ if env is None else env
-    if settings.warehouse == "duckdb":
-        path = Path(settings.duckdb_path).resolve()
-        return WarehouseConnection(f"duckdb:///{path}", None, {"connect_args": DUCKDB_CONNECT_ARGS})
-    role = env.get("SUPERSET_PG_USER") or DEFAULT_READER
-    password = env.get("SUPERSET_PG_PASSWORD", "")
-    if not password:
-        raise ProvisionError(
-            "SUPERSET_PG_PASSWORD is not set: the password of the read-only role "
-            f"{role!r} Superset reaches Postgres as (created by this command)"
-        )
-    if env.get("SUPERSET_WAREHOUSE_URI"):  # Superset sees the warehouse under another address
-        return WarehouseConnection(env["SUPERSET_WAREHOUSE_URI"], password, {}, role)
-    host = env.get("PGHOST") or "127.0.0.1"
-    port = env.get("PGPORT") or "5432"
-    database = env.get("PGDATABASE") or "postgres"
-    uri = f"postgresql+psycopg2://{quote(role, safe='')}:{PASSWORD_MASK}@{host}:{port}/{database}"
-    return WarehouseConnection(uri, password, {}, role)
+    try:
+        return engine_module(settings).reader_connection(settings, env, PASSWORD_MASK)
+    except ConfigError as exc:
+        raise ProvisionError(str(exc)) from None
 
 
 def warehouse_columns(settings: Settings, assets: Assets) -> dict[str, list[Column]]:
@@ -103,7 +75,7 @@ def warehouse_columns(settings: Settings, assets: Assets) -> dict[str, list[Colu
         f"(table_schema = '{schema}' and table_name = '{table}')"
         for schema, table in tables.values()
     )
-    frame = read_sql(
+    frame = read_frame(
         settings,
         "select table_schema, table_name, column_name, data_type "
         f"from information_schema.columns where {wanted} "

@@ -12,8 +12,10 @@ before, so SQL sent through it could read the raw payloads or change the warehou
 
 from __future__ import annotations
 
+from ingest.settings import Settings
+from ingest.warehouse.session import open_session
+
 READER_SCHEMAS = ("marts", "monitoring")
-DEFAULT_READER = "superset_reader"
 
 
 class ReaderRoleError(RuntimeError):
@@ -26,7 +28,8 @@ def ensure_reader_role(name: str, password: str) -> None:
     from psycopg2 import sql
 
     role = sql.Identifier(name)
-    with psycopg2.connect("") as con, con.cursor() as cur:
+    with open_session(Settings(warehouse="postgres")) as session, session.transaction():
+        cur = session.con.cursor()
         cur.execute("select current_user, current_database()")
         owner, database = cur.fetchone()
         cur.execute("select rolsuper or rolbypassrls from pg_roles where rolname = %s", (name,))

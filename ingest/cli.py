@@ -8,15 +8,12 @@ import time
 import warnings
 from pathlib import Path
 
-from ingest.kafka_topics import KafkaUnavailable
-from ingest.lendingclub_csv import CsvFormatError
-from ingest.settings import ConfigError, Settings
-from ingest.warehouse import (
-    BULK_COMMIT_ROWS,
-    WarehouseUnavailable,
-    open_initialised_warehouse,
-    open_warehouse,
-)
+from ingest.command_line import run_command
+from ingest.files.lendingclub_csv import CsvFormatError
+from ingest.settings import Settings
+from ingest.streaming.topics import KafkaUnavailable
+from ingest.warehouse.session import engine_module
+from ingest.warehouse.writer import BULK_COMMIT_ROWS, open_initialised_writer, open_writer
 
 
 def _generate(args: argparse.Namespace, settings: Settings) -> int:
@@ -33,15 +30,14 @@ def _generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _init(args: argparse.Namespace, settings: Settings) -> int:
-    open_initialised_warehouse(settings).close()
-    where = settings.duckdb_path if settings.warehouse == "duckdb" else "Postgres (PG* variables)"
-    print(f"raw tables ready in {settings.warehouse}: {where}")
+    open_initialised_writer(settings).close()
+    print(f"raw tables ready in {engine_module(settings).describe(settings)}")
     return 0
 
 
 def _load(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest.loader import load_csv
-    from ingest.memory import retain_freed_memory
+    from ingest.files.loader import load_csv
+    from ingest.files.memory import retain_freed_memory
 
     if args.path.is_dir():
         return _replay(args.path, settings)
@@ -49,7 +45,7 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {args.path}: no such file", file=sys.stderr)
         return 2
     retain_freed_memory()
-    warehouse = open_initialised_warehouse(settings)
+    warehouse = open_initialised_writer(settings)
     try:
         report = load_csv(args.path, warehouse, batch_rows=args.batch_rows)
     finally:
@@ -64,12 +60,12 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _replay(folder: Path, settings: Settings) -> int:
-    from ingest.archive_replay import archive_files, replay_archive
+    from ingest.files.archive_replay import archive_files, replay_archive
 
     if not archive_files(folder):
         print(f"error: {folder}: no archive files (*.parquet) in it", file=sys.stderr)
         return 2
-    warehouse = open_initialised_warehouse(settings)
+    warehouse = open_initialised_writer(settings)
     try:
         report = replay_archive(folder, warehouse)
     finally:
@@ -87,15 +83,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         import authlib.deprecate
 
         warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
-        from ingest.service import run_service
+        from ingest.streaming.service import run_service
 
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    if settings.warehouse == "duckdb":
+    if engine_module(settings).SINGLE_WRITER:
         print(
-            f"ingesting into DuckDB {settings.duckdb_path}: the file has one writer, so run dbt "
-            "after this service stops (use Postgres for live ingest with dbt alongside)",
+            f"ingesting into {engine_module(settings).describe(settings)}: the file has one "
+            "writer, so run dbt after this service stops (use Postgres for live ingest with "
+            "dbt alongside)",
             file=sys.stderr,
         )
     report = run_service(settings, until_idle=args.until_idle, log_level=args.log_level)
@@ -104,7 +101,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _produce(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest.producer import produce_csv, produce_synthetic
+    from ingest.streaming.producer import produce_csv, produce_synthetic
 
     if args.csv is not None:
         if not args.csv.is_file():
@@ -120,7 +117,7 @@ def _produce(args: argparse.Namespace, settings: Settings) -> int:
 def _broker(args: argparse.Namespace, settings: Settings) -> int:
     import signal
 
-    from ingest.local_broker import start_broker, stop_broker
+    from ingest.streaming.local_broker import start_broker, stop_broker
 
     host, _, port = settings.kafka_bootstrap.rpartition(":")
     process = start_broker(int(args.port or port), host or "127.0.0.1")
@@ -140,9 +137,9 @@ def _broker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reprocess(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest.quarantine_replay import reprocess_quarantine
+    from ingest.streaming.quarantine_replay import reprocess_quarantine
 
-    warehouse = open_warehouse(settings)
+    warehouse = open_writer(settings)
     try:
         print(reprocess_quarantine(warehouse, settings).summary())
     finally:
@@ -209,13 +206,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        settings = Settings.from_env()
-        return args.handler(args, settings)
-    except (ConfigError, WarehouseUnavailable, CsvFormatError, KafkaUnavailable) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_command(build_parser(), argv, (CsvFormatError, KafkaUnavailable))

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
-Warehouse = Literal["duckdb", "postgres"]
-WAREHOUSES: tuple[Warehouse, ...] = ("duckdb", "postgres")
+RawWriter = Literal["duckdb", "postgres"]
+WAREHOUSES: tuple[RawWriter, ...] = ("duckdb", "postgres")
 # Messages per checkpoint when INGEST_COMMIT_EVERY is unset. Postgres writes a message about
 # 3x slower than DuckDB, so it gets half the batch: its p95 batch write stays under a second
 # (measured 0.60 s at 10,000, 1.25 s at 20,000; the same throughput) while DuckDB keeps the
 # larger batch it needs for throughput (22.6k events/s at 20,000, 17.6k at 10,000).
-DEFAULT_COMMIT_EVERY: dict[Warehouse, int] = {"duckdb": 20_000, "postgres": 10_000}
+DEFAULT_COMMIT_EVERY: dict[RawWriter, int] = {"duckdb": 20_000, "postgres": 10_000}
 
 
 Number = TypeVar("Number", int, float)
@@ -30,7 +30,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    warehouse: Warehouse = "duckdb"
+    warehouse: RawWriter = "duckdb"
     duckdb_path: Path = Path("warehouse.duckdb")
     kafka_bootstrap: str = "127.0.0.1:19092"
     lake_url: str = "file://./lake"
@@ -45,6 +45,9 @@ class Settings:
     commit_interval: float = 1.0  # seconds: a checkpoint at least this often
     stall_seconds: float = 60.0  # /health turns 503 when events wait this long uncommitted
     statement_timeout: float = 300.0  # seconds a Postgres write may take before it fails
+    # Fault injection for the exactly-once tests: the service dies (as kill -9 would) right
+    # after this many checkpoints' database commits, before their offsets are committed.
+    fault_exit_after_batches: int = 0
     model_dir: Path = Path("lake/models")
 
     @property
@@ -86,6 +89,9 @@ class Settings:
                 env, "INGEST_STATEMENT_TIMEOUT_SECONDS", cls.statement_timeout
             ),
             model_dir=Path(env.get("ML_MODEL_DIR") or cls.model_dir),
+            fault_exit_after_batches=_int(
+                env, "INGEST_FAULT_EXIT_AFTER_BATCHES", cls.fault_exit_after_batches
+            ),
         )
 
 

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import date
 
-from ingest.settings import ConfigError, Settings
+from ingest.command_line import run_command
+from ingest.settings import Settings
+from ingest.warehouse.session import open_session
 from ml.registry import NoChampionError
 from ml.scoring import score
-from ml.store import open_store
 from ml.time_split import SplitError
 from ml.training import NotEnoughData, train
 
 
-def _train(settings: Settings, args: argparse.Namespace) -> None:
-    store = open_store(settings)
+def _train(args: argparse.Namespace, settings: Settings) -> None:
+    store = open_session(settings)
     try:
         report = train(store, settings.model_dir, cut=args.split_date, seed=args.seed)
     finally:
@@ -28,8 +28,8 @@ def _train(settings: Settings, args: argparse.Namespace) -> None:
     print(f"lift plot: {report.lift_plot}")
 
 
-def _score(settings: Settings, _args: argparse.Namespace) -> None:
-    store = open_store(settings)
+def _score(_args: argparse.Namespace, settings: Settings) -> None:
+    store = open_session(settings)
     try:
         report = score(store)
     finally:
@@ -54,13 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         help="first issue month of the test cohort (default: the latest ~20%% of loans)",
     )  # fmt: skip
     training.add_argument("--seed", type=int, default=42)
-    training.set_defaults(run=_train)
+    training.set_defaults(handler=_train)
     scoring = commands.add_parser("score", help="score every loan with the latest champion")
-    scoring.set_defaults(run=_score)
-    args = parser.parse_args(argv)
-    try:
-        args.run(Settings.from_env(), args)
-    except (ConfigError, NoChampionError, NotEnoughData, SplitError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    scoring.set_defaults(handler=_score)
+    return run_command(parser, argv, (NoChampionError, NotEnoughData, SplitError))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ml.store import MlStore
+from ingest.warehouse.session import WarehouseSession
 
 MODEL_RUNS = "ml.model_runs"
 LOAN_PREDICTIONS = "ml.loan_predictions"
@@ -58,36 +58,36 @@ class NoChampionError(LookupError):
     """Scoring was asked for before any model was trained."""
 
 
-def ensure_tables(store: MlStore) -> None:
+def ensure_tables(store: WarehouseSession) -> None:
     for statement in DDL:
         store.execute(statement)
 
 
-def register_runs(store: MlStore, runs: pd.DataFrame) -> None:
+def register_runs(store: WarehouseSession, runs: pd.DataFrame) -> None:
     store.append(MODEL_RUNS, runs)
 
 
-def champion_or_none(store: MlStore) -> pd.Series | None:
+def champion_or_none(store: WarehouseSession) -> pd.Series | None:
     """The latest champion, or None when no model was trained (or the registry is missing)."""
-    registered = store.read(
+    registered = store.frame(
         "select count(*) as n from information_schema.tables "
         "where table_schema = 'ml' and table_name = 'model_runs'"
     )
     if not int(registered["n"].iloc[0]):
         return None
-    runs = store.read(
+    runs = store.frame(
         f"select * from {MODEL_RUNS} where is_champion order by trained_at desc, run_id limit 1"
     )
     return None if runs.empty else runs.iloc[0]
 
 
-def latest_champion(store: MlStore) -> pd.Series:
+def latest_champion(store: WarehouseSession) -> pd.Series:
     champion = champion_or_none(store)
     if champion is None:
         raise NoChampionError("no champion model yet: run `python -m ml train` first")
     return champion
 
 
-def scored_rows(store: MlStore, run_id: str) -> int:
-    counted = store.read(f"select count(*) as n from {LOAN_PREDICTIONS} where run_id = '{run_id}'")
+def scored_rows(store: WarehouseSession, run_id: str) -> int:
+    counted = store.frame(f"select count(*) as n from {LOAN_PREDICTIONS} where run_id = '{run_id}'")
     return int(counted["n"].iloc[0])

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from ingest.warehouse.session import WarehouseSession
 from ml import artifacts
 from ml.features import KEY, check_no_leakage, model_frame
 from ml.metrics import score_deciles
 from ml.registry import LOAN_PREDICTIONS, ensure_tables, latest_champion, scored_rows
-from ml.store import MlStore
 
 FEATURES_QUERY = "select * from marts.ml_features"
 
@@ -50,14 +50,14 @@ def predictions(pipeline, features: list[str], loans: pd.DataFrame, run_id: str)
     )
 
 
-def score(store: MlStore) -> ScoringReport:
+def score(store: WarehouseSession) -> ScoringReport:
     started = time.perf_counter()
     ensure_tables(store)
     champion = latest_champion(store)
     if existing := scored_rows(store, champion.run_id):
         return ScoringReport(champion.run_id, champion.candidate, existing, True, 0.0)
     pipeline, metadata = artifacts.load(Path(champion.artifact_path))
-    loans = store.read(FEATURES_QUERY)
+    loans = store.frame(FEATURES_QUERY)
     scored = predictions(pipeline, metadata["features"], loans, champion.run_id)
     store.append(LOAN_PREDICTIONS, scored)
     store.commit()

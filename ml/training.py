@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from ingest.warehouse.session import WarehouseSession
 from ml import artifacts, plots
 from ml.candidates import candidates
 from ml.features import LABEL, check_no_leakage, model_frame
 from ml.metrics import calibration_table, decile_table, evaluate, flag_lift
 from ml.registry import ensure_tables, register_runs
-from ml.store import MlStore
 from ml.time_split import TimeSplit, out_of_time_split
 
 FEATURES_QUERY = "select * from marts.ml_features order by loan_id"
@@ -41,13 +41,13 @@ class TrainingReport:
 
 
 def train(
-    store: MlStore,
+    store: WarehouseSession,
     model_dir: Path,
     cut: date | None = None,
     seed: int = 42,
     progress: Callable[[str], None] = print,
 ) -> TrainingReport:
-    loans = store.read(FEATURES_QUERY)
+    loans = store.frame(FEATURES_QUERY)
     resolved = loans[loans[LABEL].notna()]
     if len(resolved) < 100 or resolved[LABEL].astype(bool).nunique() < 2:
         raise NotEnoughData(

@@ -16,7 +16,7 @@ import psycopg2
 import pytest
 
 from exports.lake import S3Lake, open_lake
-from ingest.local_broker import local_broker
+from ingest.streaming.local_broker import local_broker
 from ingest.synthetic import write_synthetic_csv
 from tests.postgres_cluster import free_port, throwaway_cluster
 

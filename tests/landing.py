@@ -4,13 +4,17 @@ integration tests and benchmarks), or build small batches of events at chosen of
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ingest.events import LoanEventBuilder
-from ingest.loader import load_csv
-from ingest.warehouse import Batch, SourcePosition, Warehouse
+from ingest.files.loader import load_csv
+from ingest.settings import Settings
+from ingest.warehouse.batch import Batch, SourcePosition
+from ingest.warehouse.landing import RawWriter
+from ingest.warehouse.writer import open_writer
 
 
-def land_csv(warehouse: Warehouse, csv_path: Path) -> None:
+def land_csv(warehouse: RawWriter, csv_path: Path) -> None:
     warehouse.init()
     try:
         load_csv(csv_path, warehouse, show_progress=False)
@@ -28,3 +32,14 @@ def batch_at(offsets: list[int], first_loan: int = 0) -> Batch:
         event = builder.build([str(first_loan + offset), "Mar-2017", "Current"])[0]
         batch.add_event(event, SourcePosition("kafka", "t", 0, offset))
     return batch
+
+
+def duckdb_writer(path: Path) -> RawWriter:
+    """The raw writer of a DuckDB file, opened as the loader opens it."""
+    return open_writer(Settings(warehouse="duckdb", duckdb_path=Path(path)))
+
+
+def postgres_writer(**settings: Any) -> RawWriter:
+    """The raw writer of the Postgres the PG* variables name (`settings`: e.g. a statement
+    timeout)."""
+    return open_writer(Settings(warehouse="postgres", **settings))

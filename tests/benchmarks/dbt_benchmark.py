@@ -27,11 +27,11 @@ from exports.lake import LocalLake
 from exports.snapshots import snapshot_model
 from ingest.settings import Settings
 from ingest.synthetic import write_synthetic_csv
-from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
-from ml.store import open_store
+from ingest.warehouse.landing import RawWriter
+from ingest.warehouse.session import open_session
 from tests.book_updates import write_next_month
 from tests.dbt_runner import run_dbt
-from tests.landing import land_csv
+from tests.landing import duckdb_writer, land_csv, postgres_writer
 from tests.postgres_cluster import throwaway_cluster
 
 LOANS = int(os.environ.get("BENCH_DBT_LOANS", "2260000"))
@@ -40,7 +40,7 @@ NEW_EVENTS = 10_000
 CURRENT_ROWS = int(os.environ.get("BENCH_DRIFT_ROWS", "100000"))
 
 
-def _load(store: Warehouse, csv_path: Path) -> float:
+def _load(store: RawWriter, csv_path: Path) -> float:
     started = time.perf_counter()
     land_csv(store, csv_path)
     return time.perf_counter() - started
@@ -101,9 +101,9 @@ def _measure_exports(target: str, env: dict[str, str], lake_folder: Path) -> Non
     print(
         f"[{target}] snapshot of fct_loans ({result.rows:,} rows): {time.perf_counter() - started:6.1f}s (target < 60s)"
     )
-    store = open_store(settings)
+    store = open_session(settings)
     try:
-        issued = store.read(
+        issued = store.frame(
             "select issue_date, count(*) as n from marts.ml_features group by 1 order by 1 desc"
         )
         months = issued.assign(total=issued["n"].cumsum())
@@ -137,11 +137,11 @@ def main() -> int:
         if "duckdb" in TARGETS:
             path = work / "bench.duckdb"
             env = {"DUCKDB_PATH": str(path)}
-            _measure("duckdb", env, lambda: DuckDBWarehouse(path), book, update)
+            _measure("duckdb", env, lambda: duckdb_writer(path), book, update)
         if "postgres" in TARGETS:
             with throwaway_cluster() as env:
                 os.environ.update(env)
-                _measure("postgres", env, PostgresWarehouse, book, update)
+                _measure("postgres", env, postgres_writer, book, update)
     return 0
 
 

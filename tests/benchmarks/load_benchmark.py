@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 from ingest.events import LoanEventBuilder
-from ingest.lendingclub_csv import CsvRow, LendingClubCsv
-from ingest.loader import load_csv
-from ingest.memory import retain_freed_memory
+from ingest.files.lendingclub_csv import CsvRow, LendingClubCsv
+from ingest.files.loader import load_csv
+from ingest.files.memory import retain_freed_memory
 from ingest.synthetic import write_synthetic_csv
-from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
+from tests.landing import duckdb_writer, postgres_writer
 from tests.postgres_cluster import throwaway_cluster
 
 LOANS = int(os.environ.get("BENCH_LOANS", "200000"))
@@ -47,7 +47,7 @@ def _run(work: Path) -> int:
     print(f"generate: {LOANS:,} loans at {generate_rate:,.0f} loans/s")
     print(f"parse+split only (no warehouse): {_parse_only(csv_path):,.0f} loans/s")
 
-    store = DuckDBWarehouse(work / "bench.duckdb")
+    store = duckdb_writer(work / "bench.duckdb")
     store.init()
     report = load_csv(csv_path, store, show_progress=False)
     store.close()
@@ -55,7 +55,7 @@ def _run(work: Path) -> int:
 
     with throwaway_cluster() as env:
         os.environ.update(env)
-        store = PostgresWarehouse()
+        store = postgres_writer()
         store.init()
         report = load_csv(csv_path, store, show_progress=False)
         store.close()

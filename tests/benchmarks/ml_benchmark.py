@@ -13,13 +13,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from ingest.settings import Settings
 from ingest.synthetic import write_synthetic_csv
-from ingest.warehouse import DuckDBWarehouse
+from ingest.warehouse.session import open_session
 from ml.scoring import FEATURES_QUERY, score
-from ml.store import DuckDBStore
 from ml.training import train
 from tests.dbt_runner import run_dbt
-from tests.landing import land_csv
+from tests.landing import duckdb_writer, land_csv
 
 LOANS = int(os.environ.get("BENCH_ML_LOANS", "1000000"))
 
@@ -30,13 +30,13 @@ def main() -> int:
         csv_path, path = work / "loans.csv", work / "bench.duckdb"
         started = time.perf_counter()
         write_synthetic_csv(csv_path, LOANS, seed=9)
-        land_csv(DuckDBWarehouse(path), csv_path)
+        land_csv(duckdb_writer(path), csv_path)
         run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(path)}, target_path=work / "dbt")
         print(
             f"setup: {LOANS:,} loans generated, landed and built in {time.perf_counter() - started:.0f}s"
         )
 
-        store = DuckDBStore(str(path))
+        store = open_session(Settings(duckdb_path=path))
         try:
             started = time.perf_counter()
             report = train(store, work / "models", progress=print)
@@ -45,7 +45,7 @@ def main() -> int:
                   f"resolved in training): {elapsed:.1f}s (target < 120s)")  # fmt: skip
             print(report.metrics.to_string(index=False, float_format="{:.4f}".format))
             started = time.perf_counter()
-            rows = len(store.read(FEATURES_QUERY))
+            rows = len(store.frame(FEATURES_QUERY))
             print(
                 f"baseline, read features only: {rows / (time.perf_counter() - started):,.0f} loans/s"
             )

@@ -19,12 +19,13 @@ from pathlib import Path
 import psycopg2
 
 from ingest.events import LoanEventBuilder
-from ingest.lendingclub_csv import CsvRow, LendingClubCsv
-from ingest.local_broker import local_broker
-from ingest.producer import produce_csv
+from ingest.files.lendingclub_csv import CsvRow, LendingClubCsv
 from ingest.settings import Settings
+from ingest.streaming.local_broker import local_broker
+from ingest.streaming.producer import produce_csv
 from ingest.synthetic import write_synthetic_csv
-from ingest.warehouse import Batch, PostgresWarehouse, SourcePosition
+from ingest.warehouse.batch import Batch, SourcePosition
+from tests.landing import postgres_writer
 from tests.postgres_cluster import free_port, throwaway_cluster
 
 LOANS = int(os.environ.get("BENCH_STREAM_LOANS", "100000"))  # two events each
@@ -73,7 +74,7 @@ from raw.ingest_batches
 
 
 def _ceiling(batches: list[Batch]) -> float:
-    store = PostgresWarehouse()
+    store = postgres_writer()
     store.init()
     with store.con.cursor() as cur:
         cur.execute("truncate raw.loan_applications, raw.loan_performance, raw.ingest_batches")

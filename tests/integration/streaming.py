@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ingest.producer import produce_csv
 from ingest.settings import Settings
+from ingest.streaming.producer import produce_csv
 
 
 def start_ingester(env: Mapping[str, str], until_idle: float = 2.0) -> subprocess.Popen:

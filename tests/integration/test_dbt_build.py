@@ -11,12 +11,11 @@ import pandas as pd
 import psycopg2
 import pytest
 
-from exports.warehouse_reader import read_sql
 from ingest.settings import Settings
-from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
+from ingest.warehouse.session import read_frame
 from tests.book_updates import split_book, write_next_month
 from tests.dbt_runner import run_dbt
-from tests.landing import land_csv
+from tests.landing import duckdb_writer, land_csv, postgres_writer
 
 KPI_QUERY = "select * from marts.kpi_summary order by segment_type, segment"
 MODEL_SCHEMAS = ("staging", "intermediate", "marts")
@@ -39,7 +38,7 @@ def book_in_two_loads(tmp_path_factory, synthetic_csv) -> tuple[Path, Path, Path
 @pytest.fixture(scope="module")
 def duckdb_built(tmp_path_factory, synthetic_csv) -> Path:
     path = tmp_path_factory.mktemp("dbt") / "w.duckdb"
-    land_csv(DuckDBWarehouse(path), synthetic_csv)
+    land_csv(duckdb_writer(path), synthetic_csv)
     run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(path)})
     return path
 
@@ -185,10 +184,10 @@ def test_duckdb_incremental_runs_equal_a_full_refresh(book_in_two_loads, tmp_pat
     first, second, update = book_in_two_loads
     path = tmp_path / "incremental.duckdb"
     env = {"DUCKDB_PATH": str(path)}
-    land_csv(DuckDBWarehouse(path), first)
-    land_csv(DuckDBWarehouse(path), second)
+    land_csv(duckdb_writer(path), first)
+    land_csv(duckdb_writer(path), second)
     run_dbt("build", target="duckdb", env=env)
-    land_csv(DuckDBWarehouse(path), update)
+    land_csv(duckdb_writer(path), update)
     run_dbt("build", target="duckdb", env=env)
     moved = duckdb_query(
         path, "select count(*) as n from marts.fct_loans where as_of_date = '2019-04-01'"
@@ -203,16 +202,16 @@ def test_postgres_builds_the_same_kpis_and_increments_like_a_full_refresh(
     duckdb_built, book_in_two_loads, postgres_env
 ):
     first, second, update = book_in_two_loads
-    land_csv(PostgresWarehouse(), first)
-    land_csv(PostgresWarehouse(), second)
+    land_csv(postgres_writer(), first)
+    land_csv(postgres_writer(), second)
     run_dbt("build", target="postgres", env=postgres_env)
-    postgres_kpis = read_sql(Settings(warehouse="postgres"), KPI_QUERY)
+    postgres_kpis = read_frame(Settings(warehouse="postgres"), KPI_QUERY)
     duckdb_kpis = duckdb_query(duckdb_built, KPI_QUERY)
     pd.testing.assert_frame_equal(postgres_kpis, duckdb_kpis, check_dtype=False, rtol=1e-12)
 
-    land_csv(PostgresWarehouse(), update)
+    land_csv(postgres_writer(), update)
     run_dbt("build", target="postgres", env=postgres_env)
-    query = lambda q: read_sql(Settings(warehouse="postgres"), q)  # noqa: E731
+    query = lambda q: read_frame(Settings(warehouse="postgres"), q)  # noqa: E731
     incremental = table_contents(query)
     run_dbt("build", "--full-refresh", target="postgres", env=postgres_env)
     assert_same_tables(incremental, table_contents(query))
@@ -229,7 +228,7 @@ def test_postgres_builds_the_same_kpis_and_increments_like_a_full_refresh(
         "insert into marts.early_warning_watchlist select * from marts.early_warning_watchlist limit 1"
     )
     assert _dbt_test_fails("postgres", postgres_env, "-s", "early_warning_watchlist")
-    (index,) = read_sql(Settings(warehouse="postgres"), UNIQUE_INDEX_QUERY).indexname
+    (index,) = read_frame(Settings(warehouse="postgres"), UNIQUE_INDEX_QUERY).indexname
     execute(f'drop index marts."{index}"')
     execute("insert into marts.fct_loans select * from marts.fct_loans limit 1")
     assert _dbt_test_fails("postgres", postgres_env, "-s", "fct_loans")

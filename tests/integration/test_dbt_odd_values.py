@@ -11,16 +11,17 @@ import re
 
 import pytest
 
-from exports.warehouse_reader import read_sql
 from ingest.events import APPLICATION, PERFORMANCE, PERFORMANCE_FIELDS, LoanEvent
-from ingest.lendingclub_csv import LendingClubCsv
-from ingest.loader import load_csv
+from ingest.files.lendingclub_csv import LendingClubCsv
+from ingest.files.loader import load_csv
 from ingest.settings import Settings
 from ingest.synthetic import write_synthetic_csv
-from ingest.warehouse import Batch, DuckDBWarehouse, PostgresWarehouse, SourcePosition
+from ingest.warehouse.batch import Batch, SourcePosition
+from ingest.warehouse.session import read_frame
 from ml.cli import main as ml_main
 from tests.conftest import REPO_ROOT
 from tests.dbt_runner import run_dbt
+from tests.landing import duckdb_writer, postgres_writer
 
 ODD_VALUES = [
     "", " ", "n/a", "N/A", "\uff11\uff12\uff13", "\u0663", "\u00b2", "9" * 400, "-" + "9" * 30,
@@ -72,18 +73,18 @@ def odd_batch(header: list[str], seed: int) -> Batch:
 def warehouse(request, tmp_path):
     if request.param == "postgres":
         env = request.getfixturevalue("postgres_env")
-        return PostgresWarehouse, "postgres", env, Settings(warehouse="postgres")
+        return postgres_writer, "postgres", env, Settings(warehouse="postgres")
     path = tmp_path / "w.duckdb"
     settings = Settings(warehouse="duckdb", duckdb_path=path)
-    return lambda: DuckDBWarehouse(path), "duckdb", {"DUCKDB_PATH": str(path)}, settings
+    return lambda: duckdb_writer(path), "duckdb", {"DUCKDB_PATH": str(path)}, settings
 
 
 def test_odd_values_in_every_field_never_stop_the_build(warehouse, tmp_path, monkeypatch):
-    open_warehouse, target, env, settings = warehouse
+    open_writer, target, env, settings = warehouse
     book = tmp_path / "book.csv"
     write_synthetic_csv(book, BOOK_LOANS, seed=3)
     header = LendingClubCsv(book).header
-    store = open_warehouse()
+    store = open_writer()
     store.init()
     load_csv(book, store, show_progress=False)
     result = store.land(odd_batch(header, seed=17))
@@ -99,7 +100,7 @@ def test_odd_values_in_every_field_never_stop_the_build(warehouse, tmp_path, mon
         run_dbt("build", target=target, env=env)
 
     def query(sql: str):
-        return read_sql(settings, sql)
+        return read_frame(settings, sql)
 
     loans = query("select count(*) as n, max(loan_amnt) as top, max(pd) as pd from marts.fct_loans")
     assert loans.n[0] == BOOK_LOANS + ODD_LOANS

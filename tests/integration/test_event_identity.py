@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from exports.warehouse_reader import read_sql
 from ingest.events import LoanEventBuilder
-from ingest.loader import load_csv
+from ingest.files.loader import load_csv
 from ingest.settings import Settings
 from ingest.synthetic import write_synthetic_csv
-from ingest.warehouse import Batch, DuckDBWarehouse, PostgresWarehouse, SourcePosition
+from ingest.warehouse.batch import Batch, SourcePosition
+from ingest.warehouse.session import read_frame
 from tests.dbt_runner import run_dbt
+from tests.landing import duckdb_writer, postgres_writer
 
 LOANS = 600
 MOVED = 160
@@ -31,17 +32,17 @@ def warehouse(request, tmp_path):
     if request.param == "postgres":
         env = request.getfixturevalue("postgres_env")
         settings = Settings(warehouse="postgres")
-        return PostgresWarehouse, "postgres", env, lambda q: read_sql(settings, q)
+        return postgres_writer, "postgres", env, lambda q: read_frame(settings, q)
     path = tmp_path / "w.duckdb"
     settings = Settings(warehouse="duckdb", duckdb_path=path)
     return (
-        lambda: DuckDBWarehouse(path), "duckdb", {"DUCKDB_PATH": str(path)},
-        lambda q: read_sql(settings, q),
+        lambda: duckdb_writer(path), "duckdb", {"DUCKDB_PATH": str(path)},
+        lambda q: read_frame(settings, q),
     )  # fmt: skip
 
 
-def _load(open_warehouse, path: Path):
-    store = open_warehouse()
+def _load(open_writer, path: Path):
+    store = open_writer()
     try:
         store.init()
         return load_csv(path, store, show_progress=False)
@@ -83,7 +84,7 @@ def test_a_re_downloaded_export_and_states_within_a_month(warehouse, book, tmp_p
     after a broker was recreated would bring it) is the same fact, absorbed, never instead
     of the new one; and a cure later that month (a payment came in) is a new fact and wins.
     Each step built incrementally."""
-    open_warehouse, target, env, query = warehouse
+    open_writer, target, env, query = warehouse
     header, rows = _rows(book)
     jan = _write(tmp_path / "jan" / "LoanStats.csv", header, rows)
     active = [i for i, r in enumerate(rows) if r["loan_status"] in ("Current", "In Grace Period")]
@@ -95,9 +96,9 @@ def test_a_re_downloaded_export_and_states_within_a_month(warehouse, book, tmp_p
     feb = _write(tmp_path / "feb" / "LoanStats.csv", header, rows)
     moved_ids = [int(rows[i]["id"]) for i in moved]
 
-    assert _load(open_warehouse, jan).performance_landed == LOANS
+    assert _load(open_writer, jan).performance_landed == LOANS
     run_dbt("build", target=target, env=env)
-    report = _load(open_warehouse, feb)
+    report = _load(open_writer, feb)
     assert (report.applications_landed, report.performance_landed) == (0, MOVED)
     assert report.reused_positions == MOVED
     assert report.duplicates_skipped == 2 * LOANS - MOVED
@@ -109,12 +110,12 @@ def test_a_re_downloaded_export_and_states_within_a_month(warehouse, book, tmp_p
     flagged = dict(zip(watchlist.loan_id, watchlist.reason_codes, strict=True))
     assert all("BEHAVIOUR_LATE_31_120" in flagged[i] for i in moved_ids)
 
-    _load(open_warehouse, _write(tmp_path / "replayed.csv", header, before))
+    _load(open_writer, _write(tmp_path / "replayed.csv", header, before))
     run_dbt("build", target=target, env=env)
     assert {_statuses(query)[i] for i in moved_ids} == {LATE}
 
     cured = [{**r, "total_pymnt": f"{float(r['total_pymnt'] or 0) + 100:.2f}"} for r in before]
-    _load(open_warehouse, _write(tmp_path / "cured.csv", header, cured))
+    _load(open_writer, _write(tmp_path / "cured.csv", header, cured))
     run_dbt("build", target=target, env=env)
     statuses = _statuses(query)
     assert [statuses[i] for i in moved_ids] == [r["loan_status"] for r in before]
@@ -134,16 +135,16 @@ def test_a_landing_that_commits_late_from_a_clock_behind_is_still_staged(postgre
     minutes behind, commits after the other host's landing and after dbt ran; the next
     incremental build stages it (staging reads by commit order, not by any host's clock).
     A DuckDB file has one writer, so a landing can never commit while dbt reads it."""
-    query = lambda q: read_sql(Settings(warehouse="postgres"), q)  # noqa: E731
+    query = lambda q: read_frame(Settings(warehouse="postgres"), q)  # noqa: E731
     target, env = "postgres", postgres_env
-    _load(PostgresWarehouse, book)
-    slow = PostgresWarehouse()
+    _load(postgres_writer, book)
+    slow = postgres_writer()
     landing = slow.begin_landing()
     landing.stamp = dataclasses.replace(
         landing.stamp, landed_at=landing.stamp.landed_at - timedelta(minutes=15)
     )
     landing.write(_late_batch([9_000_001, 9_000_002]))
-    fast = PostgresWarehouse()
+    fast = postgres_writer()
     fast.land(_late_batch([9_000_003]))
     fast.close()
     run_dbt("build", target=target, env=env)

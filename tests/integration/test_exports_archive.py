@@ -10,14 +10,13 @@ import pytest
 from exports import archive as archive_module
 from exports.archive import ARCHIVE_RUNS, archive
 from exports.lake import LocalLake
-from ingest.archive_replay import replay_archive
-from ingest.loader import load_csv
-from ingest.raw_tables import EVENT_COLUMNS, QUARANTINE_COLUMNS
+from ingest.files.archive_replay import replay_archive
+from ingest.files.loader import load_csv
 from ingest.settings import Settings
-from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
-from ml.store import DuckDBStore, PostgresStore
+from ingest.warehouse.raw_tables import EVENT_COLUMNS, QUARANTINE_COLUMNS
+from ingest.warehouse.session import open_session
 from tests.book_updates import split_book
-from tests.landing import land_csv
+from tests.landing import duckdb_writer, land_csv, postgres_writer
 
 RAW_ROWS = "select {columns} from raw.{table} order by source_kind, source_name, source_offset"
 BAD_ROWS = (
@@ -40,11 +39,11 @@ def event_count(path) -> int:
 
 
 def land(path, csv_path) -> None:
-    land_csv(DuckDBWarehouse(path), csv_path)
+    land_csv(duckdb_writer(path), csv_path)
 
 
 def run_archive(path, lake) -> list:
-    store = DuckDBStore(str(path))
+    store = open_session(Settings(duckdb_path=path))
     try:
         return archive(store, lake, Settings(duckdb_path=path), progress=lambda _: None)
     finally:
@@ -69,7 +68,7 @@ def test_archive_is_incremental_and_replays_to_the_same_raw_rows(tmp_path, synth
     assert any(k.startswith("raw/loan.performance/dt=") for k in files)
 
     replayed = tmp_path / "replayed.duckdb"
-    store = DuckDBWarehouse(replayed)
+    store = duckdb_writer(replayed)
     store.init()
     report = replay_archive(tmp_path / "lake" / "raw", store)
     again = replay_archive(tmp_path / "lake" / "raw", store)
@@ -104,9 +103,9 @@ def test_an_interrupted_run_is_finished_by_the_next_with_the_same_files(
 
 
 def test_archive_from_postgres_replays_into_duckdb(tmp_path, synthetic_csv, postgres_env):
-    land_csv(PostgresWarehouse(), synthetic_csv)
+    land_csv(postgres_writer(), synthetic_csv)
     lake = LocalLake(tmp_path / "lake")
-    ml_store = PostgresStore()
+    ml_store = open_session(Settings(warehouse="postgres"))
     try:
         [run] = archive(ml_store, lake, Settings(warehouse="postgres"), progress=lambda _: None)
         postgres_rows = ml_store.read(
@@ -116,7 +115,7 @@ def test_archive_from_postgres_replays_into_duckdb(tmp_path, synthetic_csv, post
         ml_store.close()
     assert run.rows == 6_000
     replayed = tmp_path / "replayed.duckdb"
-    target = DuckDBWarehouse(replayed)
+    target = duckdb_writer(replayed)
     target.init()
     replay_archive(tmp_path / "lake" / "raw", target)
     target.close()
@@ -165,12 +164,15 @@ def test_quarantined_records_are_archived_with_their_batches(
     lake = LocalLake(tmp_path / "lake")
     if warehouse == "postgres":
         request.getfixturevalue("postgres_env")
-        land_csv(PostgresWarehouse(), bad_csv)
-        store, settings = PostgresStore(), Settings(warehouse="postgres")
+        land_csv(postgres_writer(), bad_csv)
+        store, settings = (
+            open_session(Settings(warehouse="postgres")),
+            Settings(warehouse="postgres"),
+        )
     else:
         path = tmp_path / "w.duckdb"
-        land_csv(DuckDBWarehouse(path), bad_csv)
-        store, settings = DuckDBStore(str(path)), Settings(duckdb_path=path)
+        land_csv(duckdb_writer(path), bad_csv)
+        store, settings = open_session(Settings(duckdb_path=path)), Settings(duckdb_path=path)
     try:
         expected = _quarantine_rows(store.read)
         [run] = archive(store, lake, settings, progress=lambda _: None)
@@ -198,11 +200,11 @@ class CountingStore:
 
     def read(self, sql):
         self.queries += 1
-        return self.store.read(sql)
+        return self.store.frame(sql)
 
     def read_chunks(self, sql, rows):
         self.queries += 1
-        for chunk in self.store.read_chunks(sql, rows):
+        for chunk in self.store.chunks(sql, rows):
             self.chunks.append(len(chunk))
             yield chunk
 
@@ -212,14 +214,14 @@ class CountingStore:
 
 def _archive_book(tmp_path, csv_path, batch_rows: int, name: str) -> tuple:
     path = tmp_path / f"{name}.duckdb"
-    warehouse = DuckDBWarehouse(path)
+    warehouse = duckdb_writer(path)
     warehouse.init()
     load_csv(csv_path, warehouse, batch_rows=batch_rows, show_progress=False)
     warehouse.close()
     with duckdb.connect(str(path)) as con:  # columns the archive does not know are left out
         con.execute("alter table raw.loan_applications add column commit_seq bigint default 1")
     lake = LocalLake(tmp_path / f"{name}-lake")
-    store = CountingStore(DuckDBStore(str(path)))
+    store = CountingStore(open_session(Settings(duckdb_path=path)))
     try:
         [run] = archive(store, lake, Settings(duckdb_path=path), progress=lambda _: None)
     finally:

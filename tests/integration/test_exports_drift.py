@@ -10,8 +10,9 @@ import pytest
 
 from exports.drift import FEATURE_DRIFT, Window, drift_report
 from exports.lake import LocalLake
+from ingest.settings import Settings
+from ingest.warehouse.session import WarehouseSession, open_session
 from ml.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
-from ml.store import DuckDBStore
 
 REFERENCE = Window(date(2015, 1, 1), date(2015, 12, 31))
 CURRENT = Window(date(2018, 12, 1), date(2018, 12, 31))
@@ -26,7 +27,7 @@ def _applications(rng, n: int, issued: str, income_scale: float = 1.0) -> pd.Dat
     return frame
 
 
-def _warehouse(path, income_scale: float) -> DuckDBStore:
+def _warehouse(path, income_scale: float) -> WarehouseSession:
     rng = np.random.default_rng(7)
     loans = pd.concat([
         _applications(rng, 5_000, "2015-06-01"),
@@ -36,7 +37,7 @@ def _warehouse(path, income_scale: float) -> DuckDBStore:
     with duckdb.connect(str(path)) as con:
         con.execute("create schema marts")
         con.execute("create table marts.ml_features as select * from loans")
-    return DuckDBStore(str(path))
+    return open_session(Settings(duckdb_path=path))
 
 
 @pytest.mark.parametrize(("income_scale", "expect_drift"), [(3.0, True), (1.0, False)])
@@ -45,7 +46,7 @@ def test_a_known_shift_is_detected_and_one_population_is_not(tmp_path, income_sc
     lake = LocalLake(tmp_path / "lake")
     try:
         report = drift_report(store, lake, date(2026, 11, 24), REFERENCE, CURRENT, drift_share=0.3)
-        rows = store.read(f"select * from {FEATURE_DRIFT}")
+        rows = store.frame(f"select * from {FEATURE_DRIFT}")
     finally:
         store.close()
     income = report.features.set_index("feature").loc["annual_inc"]
@@ -73,7 +74,7 @@ def test_rerunning_a_day_replaces_its_rows(tmp_path):
         for _ in range(2):
             drift_report(store, lake, date(2026, 11, 24), REFERENCE, CURRENT)
         drift_report(store, lake, date(2026, 11, 25), REFERENCE, CURRENT)
-        counts = store.read(
+        counts = store.frame(
             f"select report_date, count(*) as n from {FEATURE_DRIFT} group by 1 order by 1"
         )
     finally:

@@ -20,9 +20,8 @@ from exports.snapshots import (
     snapshot_prefix,
 )
 from ingest.settings import Settings
-from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
 from tests.dbt_runner import run_dbt
-from tests.landing import land_csv
+from tests.landing import duckdb_writer, land_csv, postgres_writer
 
 DAY = date(2026, 11, 24)
 
@@ -30,7 +29,7 @@ DAY = date(2026, 11, 24)
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, synthetic_csv) -> tuple[Settings, dict]:
     path = tmp_path_factory.mktemp("snap") / "w.duckdb"
-    land_csv(DuckDBWarehouse(path), synthetic_csv)
+    land_csv(duckdb_writer(path), synthetic_csv)
     run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(path)})
     return Settings(duckdb_path=path), load_manifest(tmp_path_factory.mktemp("manifest"))
 
@@ -130,7 +129,7 @@ def test_missing_bucket_and_missing_credentials_are_clear_errors(s3_endpoint, mo
 
 
 def test_snapshot_from_postgres(synthetic_csv, postgres_env, built, tmp_path):
-    land_csv(PostgresWarehouse(), synthetic_csv)
+    land_csv(postgres_writer(), synthetic_csv)
     run_dbt("build", target="postgres", env=postgres_env)
     lake = LocalLake(tmp_path / "lake")
     snapshot_all(Settings(warehouse="postgres"), lake, built[1], DAY, {}, progress=lambda _: None)

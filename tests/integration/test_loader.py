@@ -8,10 +8,9 @@ import psycopg2
 import pytest
 
 from ingest.events import is_surrogate_loan_id
-from ingest.loader import load_csv
-from ingest.producer import file_events
-from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
-from tests.landing import batch_at
+from ingest.files.loader import load_csv
+from ingest.streaming.producer import file_events
+from tests.landing import batch_at, duckdb_writer, postgres_writer
 from tests.lendingclub_layouts import write_browse_notes, write_loan_csv, write_without_ids
 
 GOOD_HEADER = "id,url,loan_amnt,term,issue_d,loan_status,last_pymnt_d,dti\n"
@@ -37,11 +36,11 @@ def quirky_csv(tmp_path) -> Path:
 @pytest.fixture(params=["duckdb", "postgres"])
 def warehouse(request, tmp_path):
     if request.param == "duckdb":
-        store = DuckDBWarehouse(tmp_path / "w.duckdb")
+        store = duckdb_writer(tmp_path / "w.duckdb")
         query = lambda sql: store.con.execute(sql).fetchall()  # noqa: E731
     else:
         request.getfixturevalue("postgres_env")
-        store = PostgresWarehouse()
+        store = postgres_writer()
 
         def query(sql):
             with psycopg2.connect("") as con, con.cursor() as cur:
@@ -110,7 +109,7 @@ def test_small_batches_land_everything_once(warehouse, synthetic_csv):
 
 
 def test_payload_round_trips_raw_strings(tmp_path, quirky_csv):
-    store = DuckDBWarehouse(tmp_path / "w.duckdb")
+    store = duckdb_writer(tmp_path / "w.duckdb")
     store.init()
     load_csv(quirky_csv, store, show_progress=False)
     row = store.con.execute(
@@ -145,7 +144,7 @@ def test_ingesters_starting_together_create_the_raw_tables_once(postgres_env):
     from concurrent.futures import ThreadPoolExecutor
 
     def start_one(_: int) -> None:
-        store = PostgresWarehouse()
+        store = postgres_writer()
         try:
             store.init()
         finally:
@@ -162,14 +161,14 @@ def test_an_ingester_starting_beside_an_open_landing_does_not_wait_for_it(postgr
     """The tables exist: init only reads the catalog, so it takes no lock that would wait for
     another ingester's open transaction (a slow checkpoint would delay a new replica's start,
     and with it the rebalance that should relieve the slow one)."""
-    busy = PostgresWarehouse()
+    busy = postgres_writer()
     busy.init()
     landing = busy.begin_landing()
     landing.write(batch_at([0, 1]))
-    with psycopg2.connect("", options="-c lock_timeout=2000") as con:
-        joining = PostgresWarehouse.__new__(PostgresWarehouse)
-        joining.con, joining._staging_ready = con, False
-        joining.init()  # would fail on the lock timeout if it took a table lock
+    joining = postgres_writer()
+    joining.session.execute("set lock_timeout = 2000")
+    joining.init()  # would fail on the lock timeout if it took a table lock
+    joining.close()
     landing.commit()
     busy.close()
 
@@ -178,7 +177,7 @@ def test_postgres_stores_the_payloads_with_lz4(postgres_env, synthetic_csv):
     """pglz, Postgres' default, halved the COPY throughput of ~2.5 KB payloads."""
     from tests.landing import land_csv
 
-    land_csv(PostgresWarehouse(), synthetic_csv)
+    land_csv(postgres_writer(), synthetic_csv)
     with psycopg2.connect("") as con, con.cursor() as cur:
         # Applications are big enough to be compressed (performance events are not).
         cur.execute(
@@ -241,10 +240,10 @@ def test_a_record_twice_in_one_batch_lands_once(warehouse):
 
 def test_a_file_parsed_in_a_second_process_lands_the_same(warehouse, quirky_csv, monkeypatch):
     """Large files are parsed in a parser process; here every file is."""
-    import ingest.loader
+    import ingest.files.loader
 
     store, query = warehouse
-    monkeypatch.setattr(ingest.loader, "PARSER_PROCESS_MIN_BYTES", 0)
+    monkeypatch.setattr(ingest.files.loader, "PARSER_PROCESS_MIN_BYTES", 0)
     report = load_csv(quirky_csv, store, batch_rows=1, show_progress=False)
     assert (report.rows_read, report.applications_landed, report.quarantined) == (7, 3, 4)
     assert report.batches == 5  # batch_rows=1 is two records: a loan, or two rejects
@@ -252,13 +251,13 @@ def test_a_file_parsed_in_a_second_process_lands_the_same(warehouse, quirky_csv,
 
 
 def test_a_parser_process_error_reaches_the_caller(tmp_path, monkeypatch):
-    import ingest.loader
-    from ingest.lendingclub_csv import CsvFormatError
+    import ingest.files.loader
+    from ingest.files.lendingclub_csv import CsvFormatError
 
-    monkeypatch.setattr(ingest.loader, "PARSER_PROCESS_MIN_BYTES", 0)
+    monkeypatch.setattr(ingest.files.loader, "PARSER_PROCESS_MIN_BYTES", 0)
     path = tmp_path / "not-lendingclub.csv"
     path.write_text("name,amount\nx,1\n")
-    store = DuckDBWarehouse(tmp_path / "w.duckdb")
+    store = duckdb_writer(tmp_path / "w.duckdb")
     with pytest.raises(CsvFormatError, match="expected a LendingClub header"):
         load_csv(path, store, show_progress=False)
     store.close()
@@ -316,7 +315,7 @@ class _RecordingConnection:
 def test_duckdb_checks_rows_for_conflicts_only_when_a_part_could_have_one(tmp_path, quirky_csv):
     """Checking each row costs a fifth of DuckDB's insert: a fresh load skips it, a reload or
     a part holding a record twice does not."""
-    store = DuckDBWarehouse(tmp_path / "w.duckdb")
+    store = duckdb_writer(tmp_path / "w.duckdb")
     store.init()
     store.con = recording = _RecordingConnection(store.con)
     load_csv(quirky_csv, store, show_progress=False)
@@ -380,7 +379,7 @@ def test_files_without_ids_land_every_row_under_stable_surrogate_ids(
     id; a repeated origination is another loan; two parser processes, parts of 7 rows (the
     repeats fall in parts the other process built), one process, and the producer all give
     every row the same id; loading again adds nothing."""
-    import ingest.loader
+    import ingest.files.loader
 
     store, query = warehouse
     path = write_without_ids(tmp_path / "LoanStats_2019Q1.csv", loans=40)
@@ -397,13 +396,13 @@ def test_files_without_ids_land_every_row_under_stable_surrogate_ids(
     produced = [events[0].loan_id for events in file_events(path, 1 << 20)]
     assert produced == ids
 
-    monkeypatch.setattr(ingest.loader, "PARSER_PROCESS_MIN_BYTES", 0)
-    other = DuckDBWarehouse(tmp_path / "other.duckdb")
+    monkeypatch.setattr(ingest.files.loader, "PARSER_PROCESS_MIN_BYTES", 0)
+    other = duckdb_writer(tmp_path / "other.duckdb")
     other.init()
     load_csv(path, other, batch_rows=7, show_progress=False)
-    assert other.query("select source_offset, loan_id from raw.loan_applications order by 1") == [
-        tuple(row) for row in landed
-    ]
+    assert other.session.rows(
+        "select source_offset, loan_id from raw.loan_applications order by 1"
+    ) == [tuple(row) for row in landed]
     other.close()
     again = load_csv(path, store, batch_rows=7, show_progress=False)
     assert (again.applications_landed, again.duplicates_skipped) == (0, 84)
@@ -462,20 +461,20 @@ def test_a_record_over_the_limit_is_quarantined_with_its_head_and_size(warehouse
 
 @pytest.mark.parametrize("processes", [False, True], ids=["in process", "parser processes"])
 def test_a_shifted_file_is_refused_once_and_nothing_lands(tmp_path, monkeypatch, processes):
-    import ingest.loader
-    from ingest.lendingclub_csv import CsvFormatError
+    import ingest.files.loader
+    from ingest.files.lendingclub_csv import CsvFormatError
 
     if processes:
-        monkeypatch.setattr(ingest.loader, "PARSER_PROCESS_MIN_BYTES", 0)
+        monkeypatch.setattr(ingest.files.loader, "PARSER_PROCESS_MIN_BYTES", 0)
     header = GOOD_HEADER.strip().split(",")
     rows = [f"{i},, 36 months,Mar-2017,Current,,13.68" for i in range(1, 11)]  # no loan_amnt
     path = tmp_path / "shifted.csv"
     path.write_text("\n".join([",".join(header), *rows]) + "\n")
-    store = DuckDBWarehouse(tmp_path / "w.duckdb")
+    store = duckdb_writer(tmp_path / "w.duckdb")
     store.init()
     with pytest.raises(CsvFormatError, match=r"shifted\.csv: values are shifted"):
         load_csv(path, store, show_progress=False)
-    assert store.query("select count(*) from raw.ingest_batches") == [(0,)]
+    assert store.session.rows("select count(*) from raw.ingest_batches") == [(0,)]
     store.close()
 
 
@@ -485,9 +484,9 @@ def test_a_postgres_write_that_cannot_finish_fails_within_the_statement_timeout(
     retries, and its health check reports the stall."""
     import time
 
-    from ingest.warehouse import WarehouseUnavailable
+    from ingest.warehouse.session import WarehouseUnavailable
 
-    writer = PostgresWarehouse(statement_timeout=1)
+    writer = postgres_writer(statement_timeout=1)
     writer.init()
     parameters = writer.con.get_dsn_parameters()
     assert (parameters["keepalives"], parameters["keepalives_idle"]) == ("1", "30")

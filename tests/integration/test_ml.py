@@ -7,18 +7,16 @@ import duckdb
 import pandas as pd
 import pytest
 
-from exports.warehouse_reader import read_sql
 from ingest.settings import Settings
 from ingest.synthetic import write_synthetic_csv
-from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
+from ingest.warehouse.session import open_session, read_frame
 from ml import artifacts
 from ml.cli import main
 from ml.registry import latest_champion
 from ml.scoring import score
-from ml.store import DuckDBStore, PostgresStore
 from ml.training import train
 from tests.dbt_runner import run_dbt
-from tests.landing import land_csv
+from tests.landing import duckdb_writer, land_csv, postgres_writer
 
 LOANS = 20_000
 
@@ -28,13 +26,13 @@ def built_book(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("ml")
     csv_path, path = folder / "loans.csv", folder / "w.duckdb"
     write_synthetic_csv(csv_path, LOANS, seed=5)
-    land_csv(DuckDBWarehouse(path), csv_path)
+    land_csv(duckdb_writer(path), csv_path)
     run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(path)})
     return path
 
 
 def _train(path: Path, model_dir: Path, **kwargs):
-    store = DuckDBStore(str(path))
+    store = open_session(Settings(duckdb_path=path))
     try:
         return train(store, model_dir, progress=lambda _: None, **kwargs)
     finally:
@@ -80,7 +78,7 @@ def test_the_registry_row_matches_its_artifact(built_book, trained):
 
 
 def test_scoring_is_idempotent_and_flows_into_the_marts(built_book, trained):
-    store = DuckDBStore(str(built_book))
+    store = open_session(Settings(duckdb_path=built_book))
     try:
         first = score(store)
         second = score(store)
@@ -106,9 +104,9 @@ def test_scoring_is_idempotent_and_flows_into_the_marts(built_book, trained):
 
 
 def test_train_and_score_on_postgres(synthetic_csv, postgres_env, tmp_path):
-    land_csv(PostgresWarehouse(), synthetic_csv)
+    land_csv(postgres_writer(), synthetic_csv)
     run_dbt("build", target="postgres", env=postgres_env)
-    ml_store = PostgresStore()
+    ml_store = open_session(Settings(warehouse="postgres"))
     try:
         report = train(ml_store, tmp_path, progress=lambda _: None)
         scored = score(ml_store)
@@ -121,7 +119,7 @@ def test_train_and_score_on_postgres(synthetic_csv, postgres_env, tmp_path):
     assert scored.run_id.startswith(report.training_id)
     assert rows.n[0] == 3_000 and 0 < rows.low[0] < rows.high[0] < 1
     run_dbt("build", target="postgres", env=postgres_env)
-    fct = read_sql(Settings(warehouse="postgres"), "select count(pd) as n from marts.fct_loans")
+    fct = read_frame(Settings(warehouse="postgres"), "select count(pd) as n from marts.fct_loans")
     assert fct.n[0] == 3_000
 
 
@@ -131,7 +129,7 @@ def test_scoring_before_training_and_training_without_a_built_book_are_clear_err
     monkeypatch.setenv("DUCKDB_PATH", str(tmp_path / "empty.duckdb"))
     assert main(["score"]) == 2
     assert "no champion model yet: run `python -m ml train` first" in capsys.readouterr().err
-    store = DuckDBStore(str(tmp_path / "empty.duckdb"))
+    store = open_session(Settings(duckdb_path=tmp_path / "empty.duckdb"))
     store.execute("create schema marts")
     store.execute(
         "create table marts.ml_features as select 1 as loan_id, date '2018-01-01' as issue_date,"

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from exports.warehouse_reader import read_sql
 from ingest.events import LoanEventBuilder, record_id
 from ingest.settings import Settings
-from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
+from ingest.warehouse.session import read_frame
 from tests.dbt_runner import run_dbt
-from tests.landing import batch_at
+from tests.landing import batch_at, duckdb_writer, postgres_writer
 
 # The first layout's DDL, as ingest/raw_tables.py wrote it before content identity.
 EVENT_TABLE = """
@@ -84,28 +83,28 @@ def layout1(request, tmp_path):
     if request.param == "postgres":
         env = request.getfixturevalue("postgres_env")
         settings = Settings(warehouse="postgres")
-        store = PostgresWarehouse()
+        store = postgres_writer()
         with store.con.cursor() as cur:
             cur.execute(LAYOUT1_DDL.format(bytes="bytea"))
             for statement in _layout1_rows("'\\x6e6f2c6a736f6e'::bytea"):
                 cur.execute(statement)
         store.con.commit()
         store.close()
-        return PostgresWarehouse, "postgres", env, lambda q: read_sql(settings, q)
+        return postgres_writer, "postgres", env, lambda q: read_frame(settings, q)
     path = tmp_path / "layout1.duckdb"
     settings = Settings(warehouse="duckdb", duckdb_path=path)
-    store = DuckDBWarehouse(path)
+    store = duckdb_writer(path)
     store.con.execute(LAYOUT1_DDL.format(bytes="blob"))
     for statement in _layout1_rows("'no,json'::blob"):
         store.con.execute(statement)
     store.close()
     env = {"DUCKDB_PATH": str(path)}
-    return lambda: DuckDBWarehouse(path), "duckdb", env, lambda q: read_sql(settings, q)
+    return lambda: duckdb_writer(path), "duckdb", env, lambda q: read_frame(settings, q)
 
 
 def test_init_upgrades_the_first_layout_without_losing_a_row(layout1, capsys):
-    open_warehouse, target, env, query = layout1
-    store = open_warehouse()
+    open_writer, target, env, query = layout1
+    store = open_writer()
     store.init()
     store.close()
     assert "upgraded the raw tables" in capsys.readouterr().err
@@ -125,7 +124,7 @@ def test_init_upgrades_the_first_layout_without_losing_a_row(layout1, capsys):
         "select table_name from information_schema.tables where table_name like '%layout1%'"
     ).size
 
-    store = open_warehouse()
+    store = open_writer()
     assert store.land(batch_at([0])).applications == 1  # the sequences go on after 2
     store.init()  # idempotent: nothing more to upgrade
     store.close()

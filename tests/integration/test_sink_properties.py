@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.metrics import IngestMetrics
 from ingest.settings import Settings
-from ingest.warehouse import open_initialised_warehouse, open_warehouse
-from ingest.warehouse_sink import WarehouseSink
+from ingest.streaming.metrics import IngestMetrics
+from ingest.streaming.sink import WarehouseSink
+from ingest.warehouse.writer import open_initialised_writer, open_writer
 from tests.conftest import _connect_args
 from tests.properties import messages
 
@@ -44,7 +44,7 @@ def warehouse_settings(request, tmp_path_factory) -> Settings:
 def sink(warehouse_settings):
     metrics = IngestMetrics()
     sink = WarehouseSink(
-        partial(open_initialised_warehouse, warehouse_settings), TOPICS, 1_048_576, metrics
+        partial(open_initialised_writer, warehouse_settings), TOPICS, 1_048_576, metrics
     )
     sink.setup()
     sink.sent = 0
@@ -72,9 +72,9 @@ def _landed_or_quarantined(metrics: IngestMetrics) -> int:
 def test_the_warehouse_holds_every_message_sent(sink, warehouse_settings):
     """Runs after the property test in this module: the tables agree with the counts."""
     sink.close()
-    warehouse = open_warehouse(warehouse_settings)
+    warehouse = open_writer(warehouse_settings)
     try:
-        (held,) = warehouse.query(
+        (held,) = warehouse.session.rows(
             "select (select count(*) from raw.loan_applications) "
             "+ (select count(*) from raw.loan_performance) "
             "+ (select count(*) from raw.ingest_quarantine)"

@@ -12,12 +12,12 @@ import pytest
 from confluent_kafka import Producer
 
 from ingest.events import LoanEventBuilder
-from ingest.kafka_topics import ensure_topics
-from ingest.lendingclub_csv import LendingClubCsv
-from ingest.quarantine_replay import reprocess_quarantine
+from ingest.files.lendingclub_csv import LendingClubCsv
 from ingest.settings import Settings
-from ingest.warehouse import DuckDBWarehouse
+from ingest.streaming.quarantine_replay import reprocess_quarantine
+from ingest.streaming.topics import ensure_topics
 from tests.integration.streaming import run_ingester
+from tests.landing import duckdb_writer
 
 GOOD_LOANS = 100
 MAX_BYTES = 20_000
@@ -121,11 +121,11 @@ def test_good_events_around_bad_ones_all_land(landed):
 def test_reprocessing_after_a_fix_lands_what_now_passes_once(landed):
     env, _, _, _ = landed
     fixed = Settings.from_env({**os.environ, **env, "INGEST_MAX_EVENT_BYTES": str(10 * MAX_BYTES)})
-    warehouse = DuckDBWarehouse(fixed.duckdb_path)
+    warehouse = duckdb_writer(fixed.duckdb_path)
     try:
         first = reprocess_quarantine(warehouse, fixed)
         again = reprocess_quarantine(warehouse, fixed)
-        landed_ids = warehouse.query(
+        landed_ids = warehouse.session.rows(
             "select count(*) from raw.loan_applications where loan_id = '424242'"
         )
     finally:

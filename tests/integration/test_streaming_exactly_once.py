@@ -12,7 +12,7 @@ import time
 import psycopg2
 import pytest
 
-from ingest.local_broker import local_broker
+from ingest.streaming.local_broker import local_broker
 from tests.book_updates import split_book
 from tests.integration.streaming import produce, run_ingester, start_ingester, wait_for
 from tests.postgres_cluster import controlled_cluster, free_port

@@ -10,9 +10,9 @@ import time
 
 import psycopg2
 
-from ingest.warehouse import PostgresWarehouse
 from tests.integration.streaming import produce, start_ingester
 from tests.integration.test_streaming_exactly_once import LOANS, assert_every_event_exactly_once
+from tests.landing import postgres_writer
 
 SLOW_WRITE_SECONDS = 6  # each write of a part, longer than the 4 s revoke budget
 
@@ -43,7 +43,7 @@ def test_a_slow_write_during_a_rebalance_neither_hangs_nor_duplicates(
     env = {**stream_env, **postgres_env, "WAREHOUSE": "postgres",
            "INGEST_COMMIT_EVERY": "100000", "INGEST_COMMIT_INTERVAL_SECONDS": "60"}  # fmt: skip
     produce(env, synthetic_csv)
-    init = PostgresWarehouse()
+    init = postgres_writer()
     init.init()
     init.close()
     _make_writes_slow()

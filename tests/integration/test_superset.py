@@ -23,16 +23,14 @@ from exports.lake import LocalLake
 from exports.superset_bundle import load_assets
 from exports.superset_local import PASSED_THROUGH, LocalSuperset, default_home, wait_healthy
 from exports.superset_provision import SupersetApi, SupersetLogin, provision
-from exports.warehouse_reader import read_sql
 from ingest.settings import Settings
-from ingest.warehouse import DuckDBWarehouse, PostgresWarehouse
+from ingest.warehouse.session import open_session, read_frame
 from ml.scoring import score
-from ml.store import DuckDBStore
 from ml.training import train
 from tests.conftest import REPO_ROOT
 from tests.dbt_runner import run_dbt
 from tests.integration.streaming import produce, run_ingester
-from tests.landing import land_csv
+from tests.landing import duckdb_writer, land_csv, postgres_writer
 from tests.postgres_cluster import free_port
 
 BROWSER_DIR = REPO_ROOT / "tests" / "browser"
@@ -97,16 +95,16 @@ def duckdb_book(tmp_path_factory, kafka_bootstrap, synthetic_csv) -> Settings:
     assert ingested.returncode == 0, ingested.stderr
     bad_csv = folder / "bad.csv"
     bad_csv.write_text(BAD_ROWS)
-    land_csv(DuckDBWarehouse(path), bad_csv)
+    land_csv(duckdb_writer(path), bad_csv)
     run_dbt("build", target="duckdb", env=env)
-    store = DuckDBStore(str(path))
+    store = open_session(Settings(duckdb_path=path))
     try:
         train(store, folder / "models", progress=lambda _: None)
         score(store)
     finally:
         store.close()
     run_dbt("build", target="duckdb", env=env)
-    store = DuckDBStore(str(path))
+    store = open_session(Settings(duckdb_path=path))
     try:
         drift_report(store, LocalLake(folder / "lake"), datetime.now(UTC).date())
     finally:
@@ -153,7 +151,7 @@ def test_every_chart_answers_with_data_and_the_kpis_equal_the_warehouse(duckdb_b
     results = _chart_data(provisioned, ASSETS.charts)
     empty = [name for name, result in results.items() if not result["rowcount"]]
     assert not empty, f"charts with no rows: {empty}"
-    expected = read_sql(duckdb_book, KPI_QUERY).iloc[0]
+    expected = read_frame(duckdb_book, KPI_QUERY).iloc[0]
     for chart, column in KPI_COLUMNS.items():
         (row,) = results[chart]["data"]
         assert row[ASSETS.charts[chart]["metric"]] == pytest.approx(expected[column]), chart
@@ -262,7 +260,7 @@ def test_postgres_warehouse_provisions_and_its_kpis_match(
 ):
     monkeypatch.setenv("SUPERSET_PG_PASSWORD", "reader-pw")
     env = {**postgres_env, "WAREHOUSE": "postgres"}
-    land_csv(PostgresWarehouse(), synthetic_csv)
+    land_csv(postgres_writer(), synthetic_csv)
     run_dbt("build", target="postgres", env=env)
     settings = Settings.from_env(env)
     warnings: list[str] = []
@@ -273,7 +271,7 @@ def test_postgres_warehouse_provisions_and_its_kpis_match(
     database = api.get(f"/api/v1/database/{_warehouse_database_id(api)}")["result"]
     assert database["backend"] == "postgresql"
     results = _chart_data(api, KPI_COLUMNS)
-    expected = read_sql(settings, KPI_QUERY).iloc[0]
+    expected = read_frame(settings, KPI_QUERY).iloc[0]
     for chart, column in KPI_COLUMNS.items():
         (row,) = results[chart]["data"]
         assert row[ASSETS.charts[chart]["metric"]] == pytest.approx(expected[column]), chart

@@ -11,8 +11,9 @@ import duckdb
 import pytest
 
 from ingest.settings import Settings
-from ingest.warehouse import WarehouseUnavailable, open_initialised_warehouse
-from ingest.writer_process import WriterProcess
+from ingest.streaming.writer_process import WriterProcess
+from ingest.warehouse.session import WarehouseUnavailable
+from ingest.warehouse.writer import open_initialised_writer
 from tests.landing import batch_at
 
 
@@ -27,7 +28,7 @@ def _count(settings: Settings) -> int:
 
 
 def test_parts_sent_ahead_land_in_one_commit(duckdb_settings):
-    writer = WriterProcess(partial(open_initialised_warehouse, duckdb_settings))
+    writer = WriterProcess(partial(open_initialised_writer, duckdb_settings))
     try:
         writer.send_write(batch_at(list(range(0, 4))))
         writer.send_write(batch_at(list(range(4, 8))))
@@ -42,7 +43,7 @@ def test_parts_sent_ahead_land_in_one_commit(duckdb_settings):
 
 
 def test_a_write_error_comes_back_to_the_caller(duckdb_settings):
-    writer = WriterProcess(partial(open_initialised_warehouse, duckdb_settings))
+    writer = WriterProcess(partial(open_initialised_writer, duckdb_settings))
     broken = batch_at([0])
     broken.tables["loan_applications"]["payload"][0] = "{not json"
     try:
@@ -56,7 +57,7 @@ def test_a_write_error_comes_back_to_the_caller(duckdb_settings):
 
 
 def test_a_killed_writer_is_reported_as_warehouse_unavailable(duckdb_settings):
-    writer = WriterProcess(partial(open_initialised_warehouse, duckdb_settings))
+    writer = WriterProcess(partial(open_initialised_writer, duckdb_settings))
     writer.send_write(batch_at(list(range(0, 4))))
     writer.reply()
     os.kill(writer._process.pid, signal.SIGKILL)
@@ -72,15 +73,15 @@ def test_a_writer_dying_mid_checkpoint_fails_the_whole_checkpoint(duckdb_setting
     the sink reports backpressure, Quix Streams replays the checkpoint, nothing is lost."""
     from quixstreams.sinks import SinkBackpressureError
 
-    import ingest.warehouse_sink
+    import ingest.streaming.sink
     from ingest.events import LoanEventBuilder
-    from ingest.metrics import IngestMetrics
-    from ingest.warehouse_sink import WarehouseSink
+    from ingest.streaming.metrics import IngestMetrics
+    from ingest.streaming.sink import WarehouseSink
 
-    monkeypatch.setattr(ingest.warehouse_sink, "PART_MESSAGES", 2)
+    monkeypatch.setattr(ingest.streaming.sink, "PART_MESSAGES", 2)
     builder = LoanEventBuilder(["id", "issue_d", "loan_status"], "test", 2026)
     sink = WarehouseSink(
-        partial(open_initialised_warehouse, duckdb_settings),
+        partial(open_initialised_writer, duckdb_settings),
         {"t": "loan.application"}, 1 << 20, IngestMetrics(),
     )  # fmt: skip
     sink.setup()

@@ -11,7 +11,7 @@ import io
 
 import orjson
 
-from ingest.copy_stream import DELIMITER, QUOTE, CopyStream, encode_column, encode_rows
+from ingest.warehouse.postgres_copy import DELIMITER, QUOTE, CopyStream, encode_column, encode_rows
 
 
 def _read_back(data: bytes) -> list[list[str]]:

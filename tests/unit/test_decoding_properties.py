@@ -7,8 +7,8 @@ import uuid
 
 from hypothesis import HealthCheck, event, given, settings
 
-from ingest.event_decoding import Rejection, decode_event
 from ingest.events import LoanEvent, valid_loan_id
+from ingest.streaming.decoding import Rejection, decode_event
 from tests.properties import messages
 
 UTC_FORM = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z")

@@ -4,9 +4,9 @@ message holds can make it raise."""
 import orjson
 import pytest
 
-from ingest.event_decoding import Rejection, decode_event
 from ingest.events import LoanEvent, LoanEventBuilder
-from ingest.warehouse_sink import Backoff
+from ingest.streaming.decoding import Rejection, decode_event
+from ingest.streaming.sink import Backoff
 
 GOOD = {
     "event_id": "e1", "event_type": "loan.application", "schema_version": 1,

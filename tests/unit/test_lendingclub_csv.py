@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.lendingclub_csv import (
+from ingest.files.lendingclub_csv import (
     DEFAULT_MAX_RECORD_BYTES,
     SNIFF_RECORDS,
     CsvFormatError,

@@ -16,7 +16,6 @@ from unittest import mock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest import lendingclub_csv
 from ingest.events import (
     EventError,
     LoanEventBuilder,
@@ -25,7 +24,8 @@ from ingest.events import (
     parse_lc_month,
     valid_loan_id,
 )
-from ingest.lendingclub_csv import CsvFormatError, CsvReject, CsvRow, LendingClubCsv
+from ingest.files import lendingclub_csv
+from ingest.files.lendingclub_csv import CsvFormatError, CsvReject, CsvRow, LendingClubCsv
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HEADER = "id,url,loan_amnt,term,issue_d,loan_status,last_pymnt_d,desc"

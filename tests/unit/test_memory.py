@@ -8,7 +8,7 @@ import pytest
 # times; count the page faults of the last five.
 CHURN = """
 import resource
-from ingest.memory import retain_freed_memory
+from ingest.files.memory import retain_freed_memory
 {setup}
 def churn():
     strings = [bytes(2000) + bytes([i % 256]) for i in range(12000)]

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from ingest.metrics import IngestMetrics
 from ingest.settings import Settings
+from ingest.streaming.metrics import IngestMetrics
 from tests.postgres_cluster import free_port
 
 

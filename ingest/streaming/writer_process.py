@@ -19,9 +19,11 @@ from contextlib import suppress
 from multiprocessing.connection import Connection
 from typing import Any
 
-from ingest.warehouse import Batch, BatchResult, Landing, Warehouse, WarehouseUnavailable
+from ingest.warehouse.batch import Batch, BatchResult
+from ingest.warehouse.landing import Landing, RawWriter
+from ingest.warehouse.session import WarehouseUnavailable
 
-Connect = Callable[[], Warehouse]  # must pickle: a module-level function or a partial of one
+Connect = Callable[[], RawWriter]  # must pickle: a module-level function or a partial of one
 
 
 class _Command(enum.Enum):
@@ -37,10 +39,10 @@ class _Writer:
 
     def __init__(self, connect: Connect) -> None:
         self._connect = connect
-        self._warehouse: Warehouse | None = None
+        self._warehouse: RawWriter | None = None
         self._landing: Landing | None = None
 
-    def _open(self) -> Warehouse:
+    def _open(self) -> RawWriter:
         if self._warehouse is None:
             self._warehouse = self._connect()
         return self._warehouse

@@ -34,18 +34,13 @@ from ingest.events import (
     SurrogateRepeats,
     is_surrogate_loan_id,
 )
-from ingest.lendingclub_csv import CsvReject, CsvRow, LendingClubCsv
+from ingest.files.lendingclub_csv import CsvReject, CsvRow, LendingClubCsv
 from ingest.progress import ProgressReporter
 from ingest.settings import Settings
-from ingest.warehouse import (
-    BULK_COMMIT_ROWS,
-    EVENT_TABLES,
-    Batch,
-    BatchResult,
-    Landing,
-    SourcePosition,
-    Warehouse,
-)
+from ingest.warehouse.batch import Batch, BatchResult, SourcePosition
+from ingest.warehouse.landing import Landing, RawWriter
+from ingest.warehouse.raw_tables import EVENT_TABLES
+from ingest.warehouse.writer import BULK_COMMIT_ROWS
 
 DEFAULT_BATCH_ROWS = BULK_COMMIT_ROWS  # rows per transaction
 # Rows are parsed and written a part at a time within the transaction, so what a parser
@@ -222,7 +217,7 @@ def _next_from_parser(process: Any, queue: Any, path: Path) -> _Parsed | None:
 
 def load_csv(
     path: str | Path,
-    warehouse: Warehouse,
+    warehouse: RawWriter,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     show_progress: bool = True,
     max_record_bytes: int | None = None,

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from ingest.raw_tables import EVENT_COLUMNS, EVENT_TABLES
-from ingest.warehouse import Batch, Warehouse
+from ingest.warehouse.batch import Batch
+from ingest.warehouse.landing import RawWriter
+from ingest.warehouse.raw_tables import EVENT_COLUMNS, EVENT_TABLES
 
 REPLAY_BATCH_ROWS = 20_000
 
@@ -36,7 +37,7 @@ def archive_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.parquet") if not p.name.startswith("."))
 
 
-def replay_archive(folder: Path, warehouse: Warehouse) -> ReplayReport:
+def replay_archive(folder: Path, warehouse: RawWriter) -> ReplayReport:
     report = ReplayReport()
     for path in archive_files(folder):
         report.files += 1

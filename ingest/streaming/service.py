@@ -8,7 +8,6 @@ instances with the same INGEST_CONSUMER_GROUP to share the partitions.
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 import threading
 import time
@@ -19,13 +18,13 @@ from pathlib import Path
 from confluent_kafka import TopicPartition
 from quixstreams import Application
 
-from ingest.kafka_topics import client_config, ensure_topics
-from ingest.metrics import IngestMetrics
 from ingest.settings import Settings
-from ingest.warehouse import open_initialised_warehouse
-from ingest.warehouse_sink import WarehouseSink
+from ingest.streaming.metrics import IngestMetrics
+from ingest.streaming.sink import WarehouseSink
+from ingest.streaming.topics import client_config, ensure_topics
+from ingest.warehouse.writer import open_initialised_writer
 
-log = logging.getLogger("ingest.service")
+log = logging.getLogger("ingest.streaming.service")
 
 
 @dataclass
@@ -57,7 +56,7 @@ def _watch_idle(
     would hand its partitions over for nothing (on the Tansu development broker it can even
     leave the group unable to rebalance).
     """
-    consumer = app._consumer  # Quix exposes no public handle for the assignment
+    consumer = app._consumer  # no public handle on the app's consumer (see run_service)
     assigned: frozenset[tuple[str, int]] = frozenset()
     quiet_since = time.monotonic()
     while not done.wait(0.2):
@@ -82,12 +81,6 @@ def run_service(
     started = time.perf_counter()
     metrics = metrics or IngestMetrics()
     topics = {topic: event_type for event_type, topic in settings.topics.items()}
-    sink = WarehouseSink(
-        partial(open_initialised_warehouse, settings), topics, settings.max_event_bytes, metrics
-    )
-    metrics.serve(
-        settings.metrics_port, settings.metrics_host, lambda: sink.health(settings.stall_seconds)
-    )
     ensure_topics(settings.kafka_bootstrap, list(topics))
     extra = client_config(settings.kafka_bootstrap)
     extra.pop("bootstrap.servers")
@@ -101,15 +94,23 @@ def run_service(
         loglevel=log_level,
         state_dir=str(Path(tempfile.gettempdir()) / "credit-risk-ews-quix-state"),  # unused
     )
-    # Fault injection for the exactly-once tests: die (as kill -9 would) right after the Nth
-    # batch's database commit, before Quix Streams commits its offsets.
-    crash_after = os.environ.get("INGEST_FAULT_EXIT_AFTER_BATCHES")
-    sink.exit_after_batches = int(crash_after) if crash_after else None
-    # The consumer's cached high watermarks (updated with every fetch) give the lag.
-    consumer = app._consumer  # Quix exposes no public handle for watermarks
-    sink.watermarks = lambda topic, partition: consumer.get_watermark_offsets(
-        TopicPartition(topic, partition), cached=True
-    )[1]
+    # The app's consumer: Quix Streams 3.28 has no public handle on it (get_consumer() makes
+    # another), and its cached high watermarks (updated with every fetch, no request) give
+    # the lag, its assignment the idle watch.
+    consumer = app._consumer
+    sink = WarehouseSink(
+        partial(open_initialised_writer, settings),
+        topics,
+        settings.max_event_bytes,
+        metrics,
+        watermarks=lambda topic, partition: consumer.get_watermark_offsets(
+            TopicPartition(topic, partition), cached=True
+        )[1],
+        exit_after_batches=settings.fault_exit_after_batches,
+    )
+    metrics.serve(
+        settings.metrics_port, settings.metrics_host, lambda: sink.health(settings.stall_seconds)
+    )
     for name in topics:
         topic = app.topic(name, value_deserializer="bytes", key_deserializer="bytes")
         app.dataframe(topic).sink(sink)

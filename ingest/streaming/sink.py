@@ -33,12 +33,13 @@ from collections.abc import Callable
 
 from quixstreams.sinks import BaseSink, SinkBackpressureError
 
-from ingest.event_decoding import Rejection, decode_event
-from ingest.metrics import IngestMetrics
-from ingest.warehouse import Batch, BatchResult, SourcePosition, WarehouseUnavailable
-from ingest.writer_process import Connect, WriterProcess
+from ingest.streaming.decoding import Rejection, decode_event
+from ingest.streaming.metrics import IngestMetrics
+from ingest.streaming.writer_process import Connect, WriterProcess
+from ingest.warehouse.batch import Batch, BatchResult, SourcePosition
+from ingest.warehouse.session import WarehouseUnavailable
 
-log = logging.getLogger("ingest.sink")
+log = logging.getLogger("ingest.streaming.sink")
 
 # (topic, partition) -> high watermark, or None when the client does not know it yet.
 WatermarkLookup = Callable[[str, int], int | None]
@@ -90,19 +91,23 @@ class WarehouseSink(BaseSink):
         expected_types: dict[str, str],
         max_event_bytes: int,
         metrics: IngestMetrics,
+        watermarks: WatermarkLookup = lambda topic, partition: None,
+        exit_after_batches: int = 0,
         backoff: Backoff | None = None,
     ) -> None:
-        """`expected_types` maps each topic to the event type it carries."""
+        """`expected_types` maps each topic to the event type it carries; `watermarks` gives a
+        partition's high watermark for the lag; `exit_after_batches` (fault injection for the
+        exactly-once tests, 0 = off) makes the process die right after that many commits."""
         super().__init__(on_client_connect_success=lambda: None)
         self._connect = connect
         self.expected_types = expected_types
         self.max_event_bytes = max_event_bytes
         self.metrics = metrics
         self.backoff = backoff or Backoff()
-        self.watermarks: WatermarkLookup = lambda topic, partition: None
+        self.watermarks = watermarks
         self.newest_timestamp_ms = 0
         self.batches_landed = 0
-        self.exit_after_batches: int | None = None
+        self.exit_after_batches = exit_after_batches
         self.last_message_at = time.monotonic()
         self.last_commit_at = time.monotonic()
         # The oldest message read but not yet committed (monotonic), None when all are.

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest.event_decoding import Rejection, decode_event
-from ingest.raw_tables import EVENT_TABLES, RAW_SCHEMA
 from ingest.settings import Settings
-from ingest.warehouse import Batch, SourcePosition, Warehouse
+from ingest.streaming.decoding import Rejection, decode_event
+from ingest.warehouse.batch import Batch, SourcePosition
+from ingest.warehouse.landing import RawWriter
+from ingest.warehouse.raw_tables import EVENT_TABLES, RAW_SCHEMA
 
 _NOT_IN = " and ".join(
     f"""not exists (
@@ -44,11 +45,11 @@ class ReprocessReport:
         )
 
 
-def reprocess_quarantine(warehouse: Warehouse, settings: Settings) -> ReprocessReport:
+def reprocess_quarantine(warehouse: RawWriter, settings: Settings) -> ReprocessReport:
     expected = {topic: event_type for event_type, topic in settings.topics.items()}
     batch = Batch()
     rejected = 0
-    held = warehouse.query(HELD_MESSAGES_SQL)
+    held = warehouse.session.rows(HELD_MESSAGES_SQL)
     for topic, partition, offset, raw in held:
         decoded = (
             decode_event(raw, expected[topic], settings.max_event_bytes)

@@ -15,13 +15,13 @@ that ran the upgrade says so.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
 from typing import Any
 
 import orjson
 
 from ingest.events import canonical_payload, event_id, record_id
-from ingest.raw_tables import (
+from ingest.warehouse.raw_tables import (
     BATCH_COLUMNS,
     COMMIT_SEQUENCE,
     EVENT_COLUMNS,
@@ -32,6 +32,7 @@ from ingest.raw_tables import (
     QUARANTINE_TABLE,
     RAW_SCHEMA,
 )
+from ingest.warehouse.session import WarehouseSession
 
 OLD = "_layout1"
 CHUNK_ROWS = 20_000
@@ -39,35 +40,41 @@ _LAYOUT1_BATCH_COLUMNS = tuple(
     c for c in BATCH_COLUMNS if c not in ("landing_seq", "commit_seq", "reused_positions")
 )
 
-Progress = Callable[[str], None]
 
-
-def needs_upgrade(columns_of: Callable[[str], set[str]]) -> bool:
-    """Whether raw.loan_applications exists without landing_seq (layout 1).
-    `columns_of(table)` lists a raw table's columns (empty if it does not exist)."""
-    columns = columns_of("loan_applications")
+def needs_upgrade(session: WarehouseSession) -> bool:
+    """Whether raw.loan_applications exists without landing_seq (layout 1)."""
+    columns = session.columns(RAW_SCHEMA, "loan_applications")
     return bool(columns) and "landing_seq" not in columns
 
 
-def rename_layout1(execute: Callable[[str], Any], cascade: str) -> None:
+def upgraded_note(where: str) -> None:
+    print(
+        f"note: upgraded the raw tables in {where} from the first layout (event ids now derived "
+        "from content; landings numbered in commit order). Staging still holds the old ids: "
+        "rebuild with `dbt build --full-refresh --profiles-dir profiles`",
+        file=sys.stderr,
+    )
+
+
+def rename_layout1(session: WarehouseSession, cascade: str) -> None:
     """Move the layout-1 tables aside (`cascade` drops what depends on them: dbt's views over
     the raw tables, which the next dbt build recreates) so the current DDL can create the
     new ones under their names."""
     for table in (*EVENT_TABLES.values(), QUARANTINE_TABLE, "ingest_batches"):
-        execute(f"drop table if exists {RAW_SCHEMA}.{table}{OLD}{cascade}")
-        execute(f"alter table {RAW_SCHEMA}.{table} rename to {table}{OLD}")
+        session.execute(f"drop table if exists {RAW_SCHEMA}.{table}{OLD}{cascade}")
+        session.execute(f"alter table {RAW_SCHEMA}.{table} rename to {table}{OLD}")
 
 
-def copy_batches(execute: Callable[[str], Any]) -> int:
+def copy_batches(session: WarehouseSession) -> int:
     """Number the batches in commit order; returns how many there are."""
     old = ", ".join(_LAYOUT1_BATCH_COLUMNS)
-    execute(
+    session.execute(
         f"insert into {RAW_SCHEMA}.ingest_batches ({old}, landing_seq, commit_seq, "
         f"reused_positions) select {old}, seq, seq, 0 from (select *, row_number() over "
         f"(order by committed_at, batch_id) as seq from {RAW_SCHEMA}.ingest_batches{OLD}) "
         "as numbered"
     )
-    return execute(f"select count(*) from {RAW_SCHEMA}.ingest_batches").fetchone()[0]
+    return session.rows(f"select count(*) from {RAW_SCHEMA}.ingest_batches")[0][0]
 
 
 def layout1_rows_sql(table: str) -> str:
@@ -123,16 +130,16 @@ def upgrade_sql(table: str, id_function: str | None = None) -> str:
     )
 
 
-def restart_sequences(execute: Callable[[str], Any], batches: int) -> None:
+def restart_sequences(session: WarehouseSession, batches: int) -> None:
     """The sequences continue after the numbers the upgrade gave."""
     for sequence in (LANDING_SEQUENCE, COMMIT_SEQUENCE):
-        execute(f"drop sequence if exists {sequence}")
-        execute(f"create sequence {sequence} start with {batches + 1}")
+        session.execute(f"drop sequence if exists {sequence}")
+        session.execute(f"create sequence {sequence} start with {batches + 1}")
 
 
-def drop_layout1(execute: Callable[[str], Any], cascade: str) -> None:
+def drop_layout1(session: WarehouseSession, cascade: str) -> None:
     for table in (*EVENT_TABLES.values(), QUARANTINE_TABLE, "ingest_batches"):
-        execute(f"drop table {RAW_SCHEMA}.{table}{OLD}{cascade}")
+        session.execute(f"drop table {RAW_SCHEMA}.{table}{OLD}{cascade}")
 
 
 def _columns(table: str) -> tuple[str, ...]:

@@ -19,10 +19,10 @@ from pathlib import Path
 from confluent_kafka import KafkaException, Producer
 
 from ingest.events import EventError, LoanEvent, LoanEventBuilder, SurrogateRepeats
-from ingest.kafka_topics import ensure_topics
-from ingest.lendingclub_csv import CsvReject, LendingClubCsv
+from ingest.files.lendingclub_csv import CsvReject, LendingClubCsv
 from ingest.progress import ProgressReporter
 from ingest.settings import Settings
+from ingest.streaming.topics import ensure_topics
 
 
 @dataclass

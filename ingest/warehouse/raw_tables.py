@@ -43,6 +43,15 @@ BATCH_COLUMNS = (
     "duplicates_skipped", "reused_positions", "write_ms", "lag_at_commit", "started_at",
     "committed_at",
 )  # fmt: skip
+TABLE_COLUMNS = {
+    **{table: EVENT_COLUMNS for table in EVENT_TABLES.values()},
+    QUARANTINE_TABLE: QUARANTINE_COLUMNS,
+}
+# The columns holding whole records (JSON payloads, quarantined raw bytes).
+LZ4_COLUMNS = (
+    *((table, "payload") for table in EVENT_TABLES.values()),
+    (QUARANTINE_TABLE, "raw_record"),
+)
 # Sequences the warehouse assigns: one number per landing as it begins, one as it commits.
 LANDING_SEQUENCE = f"{RAW_SCHEMA}.landing_seq"
 COMMIT_SEQUENCE = f"{RAW_SCHEMA}.commit_seq"
