@@ -1,1 +1,1 @@
-"""Loan events in: LendingClub CSV reading, synthetic loans, the event contract, raw landing."""
+"""Loan events in: the event contract (events.py), LendingClub files (files/), the streaming service (streaming/), synthetic loans (synthetic/); and the warehouse session every stage shares (warehouse/), with the settings (settings.py) and the command lines (cli.py, command_line.py)."""

@@ -31,7 +31,6 @@ SCHEMA_VERSION = 1
 APPLICATION = "loan.application"
 PERFORMANCE = "loan.performance"
 EVENT_TYPES = (APPLICATION, PERFORMANCE)
-ENVELOPE_FIELDS = ("event_id", "event_type", "schema_version", "occurred_at", "source", "loan_id")
 
 # Fields that describe what happened after issue. They go to loan.performance only.
 PERFORMANCE_FIELDS = frozenset(

@@ -1,1 +1,1 @@
-"""Probability-of-default models (issue 5): trained on ml_features, scored back to the warehouse."""
+"""Probability-of-default models: trained on ml_features, scored back to the warehouse."""
