@@ -21,7 +21,7 @@ def run_dbt(*args: str, target: str, env: dict[str, str], target_path: Path | No
     """
     started = time.perf_counter()
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if target_path is None and worker:
+    if target_path is None and worker and "--target-path" not in args:
         target_path = REPO_ROOT / "target" / f"pytest-{worker}"
     paths = ["--target-path", str(target_path)] if target_path else []
     logs = {"DBT_LOG_PATH": str(target_path / "logs")} if target_path else {}
