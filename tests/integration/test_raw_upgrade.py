@@ -97,6 +97,7 @@ def layout1(request, tmp_path):
     store.con.execute(LAYOUT1_DDL.format(bytes="blob"))
     for statement in _layout1_rows("'no,json'::blob"):
         store.con.execute(statement)
+    store.session.commit()
     store.close()
     env = {"DUCKDB_PATH": str(path)}
     return lambda: duckdb_writer(path), "duckdb", env, lambda q: read_frame(settings, q)
@@ -130,6 +131,7 @@ def test_init_upgrades_the_first_layout_without_losing_a_row(layout1, capsys):
     store.close()
     assert list(query("select max(commit_seq) as m from raw.ingest_batches").m) == [3]
 
-    run_dbt("build", "--full-refresh", target=target, env=env)
-    state = query("select loan_status from marts.fct_loans where loan_id = 7")
-    assert list(state.loan_status) == ["Late (31-120 days)"]  # the state that landed last
+    if target == "duckdb":  # the rebuild itself is dbt's, the same on both engines
+        run_dbt("build", "--full-refresh", target=target, env=env)
+        state = query("select loan_status from marts.fct_loans where loan_id = 7")
+        assert list(state.loan_status) == ["Late (31-120 days)"]  # the state that landed last
