@@ -15,14 +15,13 @@ performance as (
     -- All events of the loans that have any newly staged event (events without a valid
     -- loan id stay in staging, flagged, and belong to no loan).
     select * from {{ ref('stg_loan_events__performance') }}
-    where
-        loan_id is not null
-        {% if is_incremental() -%}
-            and loan_id in (
-                select loan_id from {{ ref('stg_loan_events__performance') }}
-                where {{ staged_after_watermark('staged_at') }}
-            )
-        {%- endif %}
+    where loan_id is not null
+    {% if is_incremental() -%}
+        and loan_id in (
+            select loan_id from {{ ref('stg_loan_events__performance') }}
+            where {{ staged_after_watermark('staged_at') }}
+        )
+    {%- endif %}
 
 ),
 

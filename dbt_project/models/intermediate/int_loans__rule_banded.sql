@@ -28,11 +28,10 @@ changed_loans as (
 applications as (
 
     select * from {{ ref('stg_loan_events__applications') }}
-    where
-        loan_id is not null
-        {% if is_incremental() -%}
-            and loan_id in (select loan_id from changed_loans)
-        {%- endif %}
+    where loan_id is not null
+    {% if is_incremental() -%}
+        and loan_id in (select loan_id from changed_loans)
+    {%- endif %}
 
 ),
 
@@ -56,7 +55,7 @@ first_applications as (
             partition by applications.loan_id
             order by
                 applications.commit_seq desc, applications.source_offset desc,
-                applications.event_id
+                applications.event_id asc
         ) as application_rank,
         max(applications.landed_at) over (
             partition by applications.loan_id
