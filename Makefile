@@ -48,10 +48,14 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	@# sqlfluff compiles the project with dbt (DuckDB target) and parses it in both dialects.
+	@# sqlfluff compiles the project with dbt (DuckDB target) and parses it in both dialects,
+	@# the two side by side (each with its own dbt target folder and file): 2 min, not 4.
 	@mkdir -p target
-	DUCKDB_PATH=target/sqlfluff.duckdb $(VENV)/bin/sqlfluff lint --dialect duckdb dbt_project/models dbt_project/tests
-	DUCKDB_PATH=target/sqlfluff.duckdb $(VENV)/bin/sqlfluff lint --dialect postgres dbt_project/models dbt_project/tests
+	@DBT_TARGET_PATH=target/sqlfluff-duckdb DUCKDB_PATH=target/sqlfluff.duckdb \
+	  $(VENV)/bin/sqlfluff lint --dialect duckdb dbt_project/models dbt_project/tests & duck=$$!; \
+	  DBT_TARGET_PATH=target/sqlfluff-postgres DUCKDB_PATH=target/sqlfluff-postgres.duckdb \
+	  $(VENV)/bin/sqlfluff lint --dialect postgres dbt_project/models dbt_project/tests; pg=$$?; \
+	  wait $$duck; duck=$$?; test $$duck -eq 0 -a $$pg -eq 0
 
 # Two workers, each test file on one of them: most tests wait on dbt, Kafka or a server, so
 # two run side by side in about half the time on 2 cores (each worker starts its own

@@ -18,7 +18,7 @@ from ingest.settings import Settings
 from ingest.synthetic import write_synthetic_csv
 from ingest.warehouse.batch import Batch, SourcePosition
 from ingest.warehouse.session import read_frame
-from tests.dbt_runner import run_dbt
+from tests.dbt_runner import LOAN_MODELS, run_dbt
 from tests.landing import duckdb_writer, postgres_writer
 
 LOANS = 600
@@ -84,7 +84,8 @@ def test_a_re_downloaded_export_and_states_within_a_month(warehouse, book, tmp_p
     those 160 land and win. Then the older state replayed under another name (as a replay
     after a broker was recreated would bring it) is the same fact, absorbed, never instead
     of the new one; and a cure later that month (a payment came in) is a new fact and wins.
-    Each step built incrementally. (The same SQL runs on Postgres; its incremental builds
+    Each step built incrementally (`dbt run` of the loan models: dbt's own tests of the same
+    models run in test_dbt_build.py). (The same SQL runs on Postgres; its incremental builds
     are compared with a full refresh in test_dbt_build.py, and the late commit below runs
     there.)"""
     open_writer, target, env, query = warehouse
@@ -100,12 +101,12 @@ def test_a_re_downloaded_export_and_states_within_a_month(warehouse, book, tmp_p
     moved_ids = [int(rows[i]["id"]) for i in moved]
 
     assert _load(open_writer, jan).performance_landed == LOANS
-    run_dbt("build", target=target, env=env)
+    run_dbt("run", *LOAN_MODELS, target=target, env=env)
     report = _load(open_writer, feb)
     assert (report.applications_landed, report.performance_landed) == (0, MOVED)
     assert report.reused_positions == MOVED
     assert report.duplicates_skipped == 2 * LOANS - MOVED
-    run_dbt("build", target=target, env=env)
+    run_dbt("run", *LOAN_MODELS, target=target, env=env)
     statuses = _statuses(query)
     assert len(statuses) == LOANS
     assert {statuses[i] for i in moved_ids} == {LATE}
@@ -114,12 +115,12 @@ def test_a_re_downloaded_export_and_states_within_a_month(warehouse, book, tmp_p
     assert all("BEHAVIOUR_LATE_31_120" in flagged[i] for i in moved_ids)
 
     _load(open_writer, _write(tmp_path / "replayed.csv", header, before))
-    run_dbt("build", target=target, env=env)
+    run_dbt("run", *LOAN_MODELS, target=target, env=env)
     assert {_statuses(query)[i] for i in moved_ids} == {LATE}
 
     cured = [{**r, "total_pymnt": f"{float(r['total_pymnt'] or 0) + 100:.2f}"} for r in before]
     _load(open_writer, _write(tmp_path / "cured.csv", header, cured))
-    run_dbt("build", target=target, env=env)
+    run_dbt("run", *LOAN_MODELS, target=target, env=env)
     statuses = _statuses(query)
     assert [statuses[i] for i in moved_ids] == [r["loan_status"] for r in before]
 
@@ -150,11 +151,11 @@ def test_a_landing_that_commits_late_from_a_clock_behind_is_still_staged(postgre
     fast = postgres_writer()
     fast.land(_late_batch([9_000_003]))
     fast.close()
-    run_dbt("build", target=target, env=env)
+    run_dbt("run", *LOAN_MODELS, target=target, env=env)
     assert 9_000_003 in _statuses(query)
     landing.commit()
     slow.close()
-    run_dbt("build", target=target, env=env)
+    run_dbt("run", *LOAN_MODELS, target=target, env=env)
     statuses = _statuses(query)
     assert {statuses.get(i) for i in (9_000_001, 9_000_002, 9_000_003)} == {LATE}
     assert len(statuses) == LOANS + 3

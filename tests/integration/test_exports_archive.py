@@ -108,7 +108,7 @@ def test_archive_from_postgres_replays_into_duckdb(tmp_path, synthetic_csv, post
     ml_store = open_session(Settings(warehouse="postgres"))
     try:
         [run] = archive(ml_store, lake, Settings(warehouse="postgres"), progress=lambda _: None)
-        postgres_rows = ml_store.read(
+        postgres_rows = ml_store.frame(
             "select event_id, source_offset, payload from raw.loan_performance order by event_id"
         )
     finally:
@@ -174,7 +174,7 @@ def test_quarantined_records_are_archived_with_their_batches(
         land_csv(duckdb_writer(path), bad_csv)
         store, settings = open_session(Settings(duckdb_path=path)), Settings(duckdb_path=path)
     try:
-        expected = _quarantine_rows(store.read)
+        expected = _quarantine_rows(store.frame)
         [run] = archive(store, lake, settings, progress=lambda _: None)
         assert archive(store, lake, settings, progress=lambda _: None) == []
     finally:
@@ -196,16 +196,16 @@ class CountingStore:
     """The real store, counting the statements the archive sends and the chunk sizes."""
 
     def __init__(self, store) -> None:
-        self.store, self.queries, self.chunks = store, 0, []
+        self.store, self.queries, self.chunk_sizes = store, 0, []
 
-    def read(self, sql):
+    def frame(self, sql, params=None):
         self.queries += 1
-        return self.store.frame(sql)
+        return self.store.frame(sql, params)
 
-    def read_chunks(self, sql, rows):
+    def chunks(self, sql, rows, params=None):
         self.queries += 1
-        for chunk in self.store.chunks(sql, rows):
-            self.chunks.append(len(chunk))
+        for chunk in self.store.chunks(sql, rows, params):
+            self.chunk_sizes.append(len(chunk))
             yield chunk
 
     def __getattr__(self, name):
@@ -237,7 +237,7 @@ def test_a_run_reads_its_rows_in_a_fixed_number_of_chunked_queries(
     many = _archive_book(tmp_path, synthetic_csv, batch_rows=60, name="many")
     assert few[2].batches <= 3 and many[2].batches >= 25
     assert many[3].queries == few[3].queries <= 8, "queries grow with the batches"
-    assert max(many[3].chunks) <= 500 and sum(many[3].chunks) >= 6_000
+    assert max(many[3].chunk_sizes) <= 500 and sum(many[3].chunk_sizes) >= 6_000
     for path, lake, run, _ in (few, many):
         assert run.rows == 6_000
         for topic, table in (("loan.applications", "loan_applications"),

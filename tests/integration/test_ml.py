@@ -111,7 +111,7 @@ def test_train_and_score_on_postgres(synthetic_csv, postgres_env, tmp_path):
         report = train(ml_store, tmp_path, progress=lambda _: None)
         scored = score(ml_store)
         assert score(ml_store).already_scored
-        rows = ml_store.read(
+        rows = ml_store.frame(
             "select count(*) as n, min(pd) as low, max(pd) as high from ml.loan_predictions"
         )
     finally:

@@ -22,7 +22,7 @@ def test_a_copy_under_another_name_builds_trains_scores_and_exports(
 ):
     original = tmp_path / "warehouse.duckdb"
     land_csv(duckdb_writer(original), synthetic_csv)
-    run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(original)})
+    run_dbt("run", target="duckdb", env={"DUCKDB_PATH": str(original)})
     copy = tmp_path / "backup.duckdb"
     shutil.copy(original, copy)
     original.unlink()  # nothing may still lean on the first name
