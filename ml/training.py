@@ -11,14 +11,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ingest.warehouse.session import WarehouseSession
 from ml import artifacts, plots
 from ml.candidates import candidates
-from ml.features import LABEL, check_no_leakage, model_frame
+from ml.features import CATEGORICAL_FEATURES, LABEL, check_no_leakage, model_frame
 from ml.metrics import calibration_table, decile_table, evaluate, flag_lift
 from ml.registry import ensure_tables, register_runs
+from ml.serving.champion import write_pointer
 from ml.time_split import TimeSplit, out_of_time_split
 
 FEATURES_QUERY = "select * from marts.ml_features order by loan_id"
@@ -27,6 +29,24 @@ METRIC_COLUMNS = ("auc", "gini", "ks", "brier", "top_decile_lift")
 
 class NotEnoughData(ValueError):
     """Too few resolved loans, or only one outcome, to train and test a model."""
+
+
+def decile_edges(scores: np.ndarray) -> list[float]:
+    """The 9 PDs that cut the model's own training and test scores into tenths: an arriving
+    loan's decile is where its PD falls among them (ml/serving/champion.py)."""
+    return [float(edge) for edge in np.quantile(scores, np.arange(1, 10) / 10)]
+
+
+def reference_values(x_train: pd.DataFrame, features: tuple[str, ...]) -> dict[str, object]:
+    """A typical loan: each feature's training median, or its most frequent category."""
+    return {
+        name: (
+            str(x_train[name].mode().iloc[0])
+            if name in CATEGORICAL_FEATURES
+            else float(x_train[name].median())
+        )
+        for name in features
+    }
 
 
 @dataclass(frozen=True)
@@ -76,6 +96,7 @@ def train(
         started = time.perf_counter()
         candidate.pipeline.fit(x_train[list(candidate.features)], y_train)
         score = candidate.pipeline.predict_proba(x_test[list(candidate.features)])[:, 1]
+        fitted = candidate.pipeline.predict_proba(x_train[list(candidate.features)])[:, 1]
         metrics = evaluate(y_test, score)
         progress(
             f"  {candidate.name:<18} AUC {metrics['auc']:.4f}  KS {metrics['ks']:.4f}  "
@@ -90,6 +111,8 @@ def train(
             "library_versions": versions, "metrics": metrics,
             "deciles": deciles[candidate.name].to_dict(orient="records"),
             "calibration": calibration_table(y_test, score).to_dict(orient="records"),
+            "decile_edges": decile_edges(np.concatenate([fitted, score])),
+            "reference": reference_values(x_train, candidate.features),
         }  # fmt: skip
         model_path = artifacts.save(folder / candidate.name, candidate.pipeline, metadata)
         runs.append(
@@ -113,6 +136,8 @@ def train(
     ensure_tables(store)
     register_runs(store, table)
     store.commit()
+    best = table.loc[table["is_champion"]].iloc[0]
+    write_pointer(model_dir, best["run_id"], Path(best["artifact_path"]))
     aucs = dict(zip(table["candidate"], table["auc"], strict=True))
     return TrainingReport(
         training_id=training_id,

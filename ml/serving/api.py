@@ -1,0 +1,201 @@
+"""`python -m ml serve-api`: the scoring API (FastAPI on uvicorn).
+
+`POST /score` decides one raw LendingClub application (the export's field names and string
+formats), `POST /score/batch` a list, with the same code as the stream scorer
+(ml/serving/decide.py). The request path reads only memory: the rule's thresholds (from
+dbt_project.yml, at start) and the champion (ml/serving/champion.py, reloaded when
+`<MODEL_DIR>/champion.json` changes). No warehouse, no secrets. `GET /metrics` serves
+Prometheus figures (requests by endpoint and status, latency, decisions by tier); the alert
+rules in exports/stack/alerts/ read them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fastapi import Body, FastAPI, Query
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+
+from ml.serving.champion import ChampionWatcher
+from ml.serving.decide import ApplicationDecision, decide_applications
+from ml.serving.rules import Thresholds, project_thresholds
+
+MAX_BATCH = 100_000
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
+
+
+class FastJSONResponse(JSONResponse):
+    """orjson: dates as ISO text, and several times faster than json on a batch's answer."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class ApiMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "score_api_requests", "Requests answered, by endpoint and HTTP status",
+            ["endpoint", "status"], registry=self.registry,
+        )  # fmt: skip
+        self.latency = Histogram(
+            "score_api_request_duration_seconds", "Time to answer a request, by endpoint",
+            ["endpoint"], buckets=LATENCY_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.decisions = Counter(
+            "score_api_decisions", "Applications decided, by risk tier", ["tier"],
+            registry=self.registry,
+        )  # fmt: skip
+
+
+class _Measured:
+    """Pure ASGI middleware: every request's status and time, by route (not raw path, so an
+    unknown path is one series, 'unmatched'). Cheaper than BaseHTTPMiddleware."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), [500]
+
+        async def send_status(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = scope.get("route")
+            endpoint = getattr(route, "path", "unmatched")
+            self.metrics.requests.labels(endpoint, str(status[0])).inc()
+            self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+
+
+def decision_body(decision: ApplicationDecision) -> dict[str, Any]:
+    """The answer for one application (the original API's shape, plus `unparseable`)."""
+    model = decision.model
+    return {
+        "loan_id": decision.loan_id,
+        "valid": decision.valid,
+        "missing_required": list(decision.missing_required),
+        "unparseable": list(decision.unparseable),
+        "features": decision.features,
+        "decision": {
+            "dti_band": decision.rule.dti_band,
+            "util_band": decision.rule.util_band,
+            "rate_band": decision.rule.rate_band,
+            "early_warning_flag": decision.rule.early_warning_flag,
+            "risk_tier": decision.rule.risk_tier,
+            "reasons": list(decision.rule.reasons),
+        },
+        "model": {
+            "run_id": decision.model_run_id,
+            "pd": model.pd if model else None,
+            "risk_decile": model.risk_decile if model else None,
+            "top_features": [
+                {"feature": f.feature, "direction": f.direction, "contribution": f.contribution}
+                for f in (model.top_features if model else ())
+            ],
+        },
+    }
+
+
+def _missing_answer(decisions: list[ApplicationDecision], batch: bool) -> JSONResponse | None:
+    """422 naming each application's missing required fields, or None if none is missing."""
+    errors = [
+        {
+            "loc": ["body", *([index] if batch else []), field],
+            "msg": f"required field {field!r} is missing, empty or unreadable",
+            "type": "missing_required",
+        }
+        for index, decision in enumerate(decisions)
+        for field in decision.missing_required
+    ]
+    return JSONResponse({"detail": errors}, status_code=422) if errors else None
+
+
+def create_app(
+    model_dir: Path,
+    thresholds: Thresholds | None = None,
+    check_seconds: float = 1.0,
+) -> FastAPI:
+    thresholds = thresholds or project_thresholds()
+    watcher = ChampionWatcher(model_dir, check_seconds)
+    metrics = ApiMetrics()
+    app = FastAPI(
+        title="credit-risk-ews scoring API",
+        description=__doc__,
+        version="1.0",
+    )
+
+    def _decide(
+        applications: list[dict[str, Any]], reject: bool, explain: bool, batch: bool
+    ) -> Response:
+        year = datetime.now(UTC).year
+        decisions = decide_applications(applications, year, thresholds, watcher.current(), explain)
+        if reject and (refused := _missing_answer(decisions, batch)):
+            return refused
+        for decision in decisions:
+            metrics.decisions.labels(decision.rule.risk_tier).inc()
+        bodies = [decision_body(d) for d in decisions]
+        return FastJSONResponse(bodies if batch else bodies[0])
+
+    @app.post("/score")
+    def score(
+        application: dict[str, Any] = Body(  # noqa: B008
+            ..., description="One application: LendingClub export field names, raw values"
+        ),
+        reject_if_missing_required: bool = Query(
+            True, description="422 when a required field is missing (else tier Rejected)"
+        ),
+        explain: bool = Query(True, description="top contributing features"),
+    ) -> Response:
+        return _decide([application], reject_if_missing_required, explain, batch=False)
+
+    @app.post("/score/batch")
+    def score_batch(
+        applications: list[dict[str, Any]] = Body(..., max_length=MAX_BATCH),  # noqa: B008
+        reject_if_missing_required: bool = Query(True),
+        explain: bool = Query(True),
+    ) -> Response:
+        return _decide(applications, reject_if_missing_required, explain, batch=True)
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        champion = watcher.current()
+        return {
+            "status": "ok",
+            "model_run_id": champion.run_id if champion else None,
+            "model_error": watcher.last_error,
+        }
+
+    @app.get("/metrics")
+    def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(_Measured, metrics=metrics)
+    return app
+
+
+def serve(model_dir: Path, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(model_dir), host=host, port=port, access_log=False)
