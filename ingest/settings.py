@@ -49,6 +49,8 @@ class Settings:
     # after this many checkpoints' database commits, before their offsets are committed.
     fault_exit_after_batches: int = 0
     model_dir: Path = Path("lake/models")
+    scorer_group: str = "credit-risk-ews-scorer"  # the stream scorer's own consumer group
+    scorer_metrics_port: int = 9109
 
     @property
     def checkpoint_messages(self) -> int:
@@ -89,6 +91,8 @@ class Settings:
                 env, "INGEST_STATEMENT_TIMEOUT_SECONDS", cls.statement_timeout
             ),
             model_dir=Path(env.get("ML_MODEL_DIR") or cls.model_dir),
+            scorer_group=env.get("SCORER_CONSUMER_GROUP") or cls.scorer_group,
+            scorer_metrics_port=_int(env, "SCORER_METRICS_PORT", cls.scorer_metrics_port),
             fault_exit_after_batches=_int(
                 env, "INGEST_FAULT_EXIT_AFTER_BATCHES", cls.fault_exit_after_batches
             ),

@@ -45,6 +45,24 @@ def _score(_args: argparse.Namespace, settings: Settings) -> None:
     )
 
 
+def _serve_stream(args: argparse.Namespace, settings: Settings) -> None:
+    from ml.serving.stream import run_scorer
+
+    print(
+        f"deciding events from {settings.kafka_bootstrap} (group {settings.scorer_group}) "
+        f"into live.loan_decisions; metrics on :{settings.scorer_metrics_port}/metrics"
+    )
+    print(run_scorer(settings, until_idle=args.until_idle).summary())
+
+
+def _serve_api(args: argparse.Namespace, settings: Settings) -> None:
+    from ml.serving.api import serve
+
+    print(f"scoring API on http://{args.host}:{args.port} (docs at /docs), champion from "
+          f"{settings.model_dir}")  # fmt: skip
+    serve(settings.model_dir, args.host, args.port)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ml", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -57,4 +75,16 @@ def main(argv: list[str] | None = None) -> int:
     training.set_defaults(handler=_train)
     scoring = commands.add_parser("score", help="score every loan with the latest champion")
     scoring.set_defaults(handler=_score)
+    stream = commands.add_parser(
+        "serve-stream", help="decide every Kafka event as it arrives, into live.loan_decisions"
+    )
+    stream.add_argument(
+        "--until-idle", type=float, default=None, metavar="SECONDS",
+        help="stop after this many seconds without a message (default: run until stopped)",
+    )  # fmt: skip
+    stream.set_defaults(handler=_serve_stream)
+    api = commands.add_parser("serve-api", help="the scoring API (FastAPI on uvicorn)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.set_defaults(handler=_serve_api)
     return run_command(parser, argv, (NoChampionError, NotEnoughData, SplitError))

@@ -92,28 +92,35 @@ class IngestMetrics:
         )
 
     def serve(self, port: int, host: str, health: HealthCheck) -> None:
-        """Serve /metrics and /health on `host` only (port 0 leaves both off). /health
-        answers 200 or 503 with the details as JSON, for a container health check."""
+        """Serve /metrics and /health on `host` only (port 0 leaves both off)."""
         self.healthy.set_function(lambda: float(health()[0]))
-        if not port:
-            return
-        base = MetricsHandler.factory(self.registry)
+        serve_registry(self.registry, port, host, health)
 
-        class Handler(base):  # type: ignore[misc, valid-type]
-            def do_GET(self) -> None:
-                if self.path.split("?")[0] != "/health":
-                    return super().do_GET()
-                ok, details = health()
-                body = json.dumps({"status": "ok" if ok else "stalled", **details}).encode()
-                self.send_response(200 if ok else 503)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
 
-            def log_message(self, *_: object) -> None:  # no access log on stderr
-                pass
+def serve_registry(
+    registry: CollectorRegistry, port: int, host: str, health: HealthCheck | None = None
+) -> None:
+    """Serve a registry's /metrics, and /health (200 or 503 with the details as JSON, for a
+    container health check) when given one, on `host` only; port 0 serves nothing."""
+    if not port:
+        return
+    base = MetricsHandler.factory(registry)
 
-        server = ThreadingHTTPServer((host, port), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    class Handler(base):  # type: ignore[misc, valid-type]
+        def do_GET(self) -> None:
+            if health is None or self.path.split("?")[0] != "/health":
+                return super().do_GET()
+            ok, details = health()
+            body = json.dumps({"status": "ok" if ok else "stalled", **details}).encode()
+            self.send_response(200 if ok else 503)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:  # no access log on stderr
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()

@@ -14,17 +14,27 @@ import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 from confluent_kafka import TopicPartition
 from quixstreams import Application
 
 from ingest.settings import Settings
 from ingest.streaming.metrics import IngestMetrics
-from ingest.streaming.sink import WarehouseSink
+from ingest.streaming.sink import Backoff, WarehouseSink
 from ingest.streaming.topics import client_config, ensure_topics
 from ingest.warehouse.writer import open_initialised_writer
 
 log = logging.getLogger("ingest.streaming.service")
+
+
+class IdleAware(Protocol):
+    """What the idle watch reads of a sink (WarehouseSink, the stream scorer's DecisionSink)."""
+
+    busy: bool
+    last_message_at: float
+    last_commit_at: float
+    backoff: Backoff
 
 
 @dataclass
@@ -44,8 +54,8 @@ class ServiceReport:
         )
 
 
-def _watch_idle(
-    app: Application, sink: WarehouseSink, idle_seconds: float, done: threading.Event
+def watch_idle(
+    app: Application, sink: IdleAware, idle_seconds: float, done: threading.Event
 ) -> None:
     """Stop the app once it has held partitions for `idle_seconds` with no message arriving,
     no checkpoint being written, and the warehouse up.
@@ -118,7 +128,7 @@ def run_service(
     done = threading.Event()
     if until_idle is not None:
         threading.Thread(
-            target=_watch_idle, args=(app, sink, until_idle, done), daemon=True, name="idle"
+            target=watch_idle, args=(app, sink, until_idle, done), daemon=True, name="idle"
         ).start()
     try:
         app.run()

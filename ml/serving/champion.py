@@ -58,7 +58,7 @@ class LoadedChampion:
         self.reference: dict[str, Any] | None = metadata.get("reference")
 
     def _frame(self, features: list[dict[str, Any]]) -> pd.DataFrame:
-        return model_frame(pd.DataFrame(features, columns=self.features))[self.features]
+        return model_frame(pd.DataFrame(features))[self.features]
 
     def pd(self, features: list[dict[str, Any]]) -> np.ndarray:
         return self.pipeline.predict_proba(self._frame(features))[:, 1]
