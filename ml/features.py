@@ -7,8 +7,9 @@ scoring and the leakage test read the same ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from ingest.events import PERFORMANCE_FIELDS
@@ -50,6 +51,22 @@ def check_no_leakage(features: Iterable[str]) -> None:
     leaked = sorted(set(features) & LEAKAGE_COLUMNS)
     if leaked:
         raise LeakageError(f"outcome or payment columns among the features: {', '.join(leaked)}")
+
+
+def model_frame_from_records(records: list[dict], features: Sequence[str]) -> pd.DataFrame:
+    """`model_frame(pd.DataFrame(records))[features]` for cleaned records (dicts of plain
+    values), built as one array per column: a tenth of the time on the few rows a request
+    or a checkpoint brings, where pandas' per-column conversions dominate."""
+    columns = {}
+    for name in features:
+        values = [record.get(name) for record in records]
+        if name in CATEGORICAL_FEATURES:
+            columns[name] = np.array(
+                ["missing" if v is None else str(v) for v in values], dtype=object
+            )
+        else:
+            columns[name] = np.array([np.nan if v is None else v for v in values], dtype=float)
+    return pd.DataFrame(columns, columns=list(features))
 
 
 def model_frame(loans: pd.DataFrame) -> pd.DataFrame:

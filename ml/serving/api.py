@@ -12,7 +12,7 @@ rules in exports/stack/alerts/ read them.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from prometheus_client import (
 )
 
 from ml.serving.champion import ChampionWatcher
+from ml.serving.coalescer import Coalescer
 from ml.serving.decide import ApplicationDecision, decide_applications
 from ml.serving.rules import Thresholds, project_thresholds
 
@@ -146,11 +147,15 @@ def create_app(
         version="1.0",
     )
 
-    def _decide(
-        applications: list[dict[str, Any]], reject: bool, explain: bool, batch: bool
-    ) -> Response:
+    def _decide_batch(
+        applications: Sequence[Mapping[str, Any]], explain: bool
+    ) -> list[ApplicationDecision]:
         year = datetime.now(UTC).year
-        decisions = decide_applications(applications, year, thresholds, watcher.current(), explain)
+        return decide_applications(applications, year, thresholds, watcher.current(), explain)
+
+    coalescer: Coalescer[ApplicationDecision] = Coalescer(_decide_batch)
+
+    def _answer(decisions: list[ApplicationDecision], reject: bool, batch: bool) -> Response:
         if reject and (refused := _missing_answer(decisions, batch)):
             return refused
         for decision in decisions:
@@ -159,7 +164,7 @@ def create_app(
         return FastJSONResponse(bodies if batch else bodies[0])
 
     @app.post("/score")
-    def score(
+    async def score(
         application: dict[str, Any] = Body(  # noqa: B008
             ..., description="One application: LendingClub export field names, raw values"
         ),
@@ -168,7 +173,8 @@ def create_app(
         ),
         explain: bool = Query(True, description="top contributing features"),
     ) -> Response:
-        return _decide([application], reject_if_missing_required, explain, batch=False)
+        decision = await coalescer.decide(application, explain)
+        return _answer([decision], reject_if_missing_required, batch=False)
 
     @app.post("/score/batch")
     def score_batch(
@@ -176,7 +182,8 @@ def create_app(
         reject_if_missing_required: bool = Query(True),
         explain: bool = Query(True),
     ) -> Response:
-        return _decide(applications, reject_if_missing_required, explain, batch=True)
+        decisions = _decide_batch(applications, explain)
+        return _answer(decisions, reject_if_missing_required, batch=True)
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -196,6 +203,11 @@ def create_app(
 
 
 def serve(model_dir: Path, host: str, port: int) -> None:
+    """One process: the model's native threads held to one (threadpoolctl), since requests
+    already run side by side; letting each predict spread over every core made 16
+    concurrent clients 4x slower here (tests/benchmarks/api_benchmark.py)."""
     import uvicorn
+    from threadpoolctl import threadpool_limits
 
+    threadpool_limits(1)
     uvicorn.run(create_app(model_dir), host=host, port=port, access_log=False)

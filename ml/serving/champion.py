@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ml import artifacts
-from ml.features import model_frame
+from ml.features import model_frame_from_records
 
 POINTER_FILE = "champion.json"
 TOP_FEATURES = 3
@@ -58,10 +58,7 @@ class LoadedChampion:
         self.reference: dict[str, Any] | None = metadata.get("reference")
 
     def _frame(self, features: list[dict[str, Any]]) -> pd.DataFrame:
-        return model_frame(pd.DataFrame(features))[self.features]
-
-    def pd(self, features: list[dict[str, Any]]) -> np.ndarray:
-        return self.pipeline.predict_proba(self._frame(features))[:, 1]
+        return model_frame_from_records(features, self.features)
 
     def deciles(self, pds: np.ndarray) -> list[int | None]:
         if self.decile_edges is None:
@@ -83,9 +80,12 @@ class LoadedChampion:
     def _top_features(self, frame: pd.DataFrame, pds: np.ndarray) -> list[tuple[TopFeature, ...]]:
         assert self.reference is not None
         n, names = len(frame), self.features
-        swapped = pd.concat([frame] * len(names), ignore_index=True)
-        for i, name in enumerate(names):  # block i: feature i at its reference value
-            swapped.iloc[i * n : (i + 1) * n, i] = self.reference[name]
+        columns = {}
+        for i, name in enumerate(names):  # block i of the rows: feature i at its reference
+            column = np.tile(frame[name].to_numpy(), len(names))
+            column[i * n : (i + 1) * n] = self.reference[name]
+            columns[name] = column
+        swapped = pd.DataFrame(columns, columns=names)
         at_reference = self.pipeline.predict_proba(swapped)[:, 1].reshape(len(names), n)
         contributions = pds[np.newaxis, :] - at_reference  # features x loans
         result = []

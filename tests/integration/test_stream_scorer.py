@@ -91,21 +91,26 @@ def _scorer_env(stream_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
 
 
 def test_kill_9_twice_and_a_warehouse_outage_decide_every_event_once_on_postgres(
-    stream_env, synthetic_csv, tmp_path
+    stream_env, synthetic_csv, tmp_path, monkeypatch
 ):
     with controlled_cluster() as cluster:
         env = {**_scorer_env(stream_env, tmp_path), **cluster.env, "WAREHOUSE": "postgres"}
+        for name, value in cluster.env.items():  # this process reads the same Postgres
+            monkeypatch.setenv(name, value)
         settings = Settings.from_env({**os.environ, **env})
         produce(env, synthetic_csv)
         produce_bad(env)
         crashing = {**env, "INGEST_FAULT_EXIT_AFTER_BATCHES": "1"}
         assert run_scorer(crashing).returncode == 137  # committed, offsets not: replayed
         process = start_scorer(env, until_idle=4)
-        wait_for(lambda: committed(settings) > 0, what="decisions")
+        after_crash = committed(settings)
+        assert after_crash > 0
+        wait_for(lambda: committed(settings) > after_crash, what="decisions")
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
+        after_kill = committed(settings)
         process = start_scorer(env, until_idle=4)
-        wait_for(lambda: committed(settings) > 0, what="decisions")
+        wait_for(lambda: committed(settings) > after_kill, what="decisions")
         cluster.stop()
         time.sleep(3)
         cluster.start()
