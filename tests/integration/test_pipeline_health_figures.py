@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from exports.superset_bundle import load_assets
@@ -15,8 +14,7 @@ from ingest.settings import Settings
 from ingest.warehouse.batch import Batch, SourcePosition, utc_now
 from ingest.warehouse.session import open_session, read_frame
 from ingest.warehouse.writer import open_initialised_writer
-from ml.serving.decisions_table import DECISION_COLUMNS, DECISIONS, ensure_tables
-from tests.landing import batch_at
+from tests.landing import batch_at, write_decisions
 
 ASSETS = load_assets()
 SLACK = 60  # seconds the test may take between writing the rows and reading the figure
@@ -60,7 +58,7 @@ def test_seconds_since_the_last_event_is_the_age_of_the_newest_landed_event(sett
         session.execute(
             "update raw.ingest_batches set started_at = started_at - interval '600 seconds' "
             "where applications_landed > 0"
-        )  # fmt: skip
+        )
     ages = read_frame(
         settings,
         "select extract(epoch from (timezone('utc', current_timestamp) - max(landed_at))) as age "
@@ -79,28 +77,7 @@ def test_decision_lag_p95_of_the_last_hour_and_seconds_since_the_last_decision(s
     # 100 decisions of the last hour, decided 1..100 s after their event, and 5 older ones,
     # 10,000 s late, that the hour leaves out.
     rows = [(recent, lag) for lag in range(1, 101)] + [(old, 10_000)] * 5
-    decisions = pd.DataFrame(
-        {
-            "loan_id": range(len(rows)),
-            "event_id": [f"e{n}" for n in range(len(rows))],
-            "event_type": "loan.performance",
-            "source_name": "loan.performance",
-            "source_partition": 0,
-            "source_offset": range(len(rows)),
-            "event_time": [decided - timedelta(seconds=lag) for decided, lag in rows],
-            "decided_at": [decided for decided, _ in rows],
-            "model_run_id": "run-1",
-            "pd": 0.1,
-            "risk_decile": 3,
-            "risk_tier": "B",
-            "rule_flag": False,
-            "reason_codes": "[]",
-        },
-        columns=list(DECISION_COLUMNS),
-    )
-    with open_session(settings) as session, session.transaction():
-        ensure_tables(session)
-        session.append(DECISIONS, decisions)
+    write_decisions(settings, rows)
     # Linear interpolation between order statistics (percentile_cont): the 95th percentile of
     # 1..100 sits at 0.95 * (100 - 1) = 94.05 places past the first value, 1 + 94.05 = 95.05.
     assert chart_value(settings, "decision_lag_p95") == pytest.approx(95.05)
