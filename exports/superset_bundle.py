@@ -106,6 +106,12 @@ def check_references(assets: Assets) -> None:
                     f"{where}: metric {metric!r} is not defined in datasets/{chart['dataset']}.yaml"
                 )
     for name, dashboard in assets.dashboards.items():
+        refresh = dashboard.get("refresh_frequency", 0)
+        if type(refresh) is not int or refresh < 0:
+            raise AssetError(
+                f"dashboards/{name}.yaml: refresh_frequency {refresh!r} is not a whole number "
+                "of seconds (0: no auto-refresh)"
+            )
         seen: set[str] = set()
         for row in dashboard.get("rows", []):
             for chart in row["charts"]:
@@ -328,7 +334,7 @@ def _dashboard(
         "position": dashboard_position(spec, charts),
         "metadata": {
             "color_scheme": "supersetColors",
-            "refresh_frequency": 0,
+            "refresh_frequency": spec.get("refresh_frequency", 0),  # seconds; 0: never
             "expanded_slices": {},
             "label_colors": {},
             "timed_refresh_immune_slices": [],

@@ -1,8 +1,11 @@
 """`python -m exports superset`: import the dashboards as code into a running Superset.
 
-Reads the warehouse's columns for each dataset, renders the bundle (superset_bundle.py) and
-imports it through Superset's assets API with overwrite: every asset has a fixed uuid, so
-running it again updates the same database, datasets, charts and dashboards in place.
+Creates the live tables Pipeline Health reads if the stream scorer has not yet (with the
+scorer's own DDL, ml/serving/decisions_table.py; a write session, so on DuckDB no other process
+may hold the file), reads the warehouse's columns for each dataset, renders the bundle
+(superset_bundle.py) and imports it through Superset's assets API with overwrite: every asset
+has a fixed uuid, so running it again updates the same database, datasets, charts and
+dashboards in place.
 Credentials never enter the bundle: the warehouse password goes in the import's separate
 `passwords` field. Superset reaches Postgres as a read-only role of its own
 (exports/superset_role.py, created here) and DuckDB read-only with no file or external access
@@ -30,7 +33,8 @@ from exports.superset_bundle import (
 )
 from exports.superset_role import ensure_reader_role
 from ingest.settings import ConfigError, Settings
-from ingest.warehouse.session import ReaderConnection, engine_module, read_frame
+from ingest.warehouse.session import ReaderConnection, engine_module, open_session, read_frame
+from ml.serving.decisions_table import ensure_tables as ensure_live_tables
 
 
 class ProvisionError(RuntimeError):
@@ -151,6 +155,8 @@ def provision(
     """Import everything; returns dashboard title -> URL."""
     assets = assets or load_assets()
     connection = warehouse_connection(settings)
+    with open_session(settings) as session, session.transaction():
+        ensure_live_tables(session)
     if connection.role and connection.password:
         ensure_reader_role(connection.role, connection.password)
     columns = warehouse_columns(settings, assets)
@@ -158,8 +164,9 @@ def provision(
         if name not in columns:
             warn(
                 f"warning: {spec['schema']}.{spec['table_name']} is not in the warehouse yet; "
-                "its charts stay empty until it is (dbt build builds the marts, `python -m "
-                "exports drift` the monitoring table): provision again afterwards."
+                "its charts stay empty until it is (the ingest creates the raw tables, dbt build "
+                "the marts, `python -m exports drift` the monitoring table): provision again "
+                "afterwards."
             )
     files = render_bundle(assets, connection.uri, columns, connection.engine_params)
     passwords = {DATABASE_FILE: connection.password} if connection.password else {}

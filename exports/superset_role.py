@@ -1,13 +1,16 @@
-"""The read-only Postgres role Superset connects as: it reads the marts and monitoring schemas
-and nothing else.
+"""The read-only Postgres role Superset connects as: it reads the marts and monitoring schemas,
+the two live tables Pipeline Health reads, and nothing else.
 
 `python -m exports superset` creates it, or brings it up to date, on every run against a
 Postgres warehouse, connected as the warehouse owner (the PG* variables, the role dbt and the
 exports run as). Granted: CONNECT on the database, USAGE on `marts` and `monitoring`, SELECT
 on their tables and views, and SELECT on every table the owner creates there later (default
-privileges: dbt rebuilds a mart as a new table). Nothing on raw, staging, intermediate or ml,
-no CREATE anywhere, and every session of the role read-only. Superset connected as the owner
-before, so SQL sent through it could read the raw payloads or change the warehouse.
+privileges: dbt rebuilds a mart as a new table); and SELECT on `raw.ingest_batches` (one audit
+row per landing: counts and times, no payloads) and `live.loan_decisions` (the stream scorer's
+decisions), with USAGE on their schemas, once they exist. Nothing else on raw (the event
+payloads), live (`decision_quarantine` keeps the undecodable messages), staging, intermediate
+or ml, no CREATE anywhere, and every session of the role read-only. Superset connected as the
+owner before, so SQL sent through it could read the raw payloads or change the warehouse.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from ingest.settings import Settings
 from ingest.warehouse.session import open_session
 
 READER_SCHEMAS = ("marts", "monitoring")
+# Single tables outside those schemas, granted once they exist (a later run grants the rest).
+READER_TABLES = (("raw", "ingest_batches"), ("live", "loan_decisions"))
 
 
 class ReaderRoleError(RuntimeError):
@@ -64,3 +69,15 @@ def ensure_reader_role(name: str, password: str) -> None:
                 "alter default privileges in schema {schema} grant select on tables to {role}",
             ):
                 cur.execute(sql.SQL(statement).format(schema=schema, role=role))
+        for name_of_schema, table in READER_TABLES:
+            cur.execute("select to_regclass(%s)", (f"{name_of_schema}.{table}",))
+            if cur.fetchone()[0] is None:
+                continue
+            schema = sql.Identifier(name_of_schema)
+            for statement in (
+                "grant usage on schema {schema} to {role}",
+                "grant select on {schema}.{table} to {role}",
+            ):
+                cur.execute(
+                    sql.SQL(statement).format(schema=schema, table=sql.Identifier(table), role=role)
+                )

@@ -1,17 +1,23 @@
 """Land a CSV in a warehouse the way `python -m ingest load` does (the setup of most
-integration tests and benchmarks), or build small batches of events at chosen offsets."""
+integration tests and benchmarks), build small batches of events at chosen offsets, or write
+stream-scorer decisions with chosen times."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from ingest.events import LoanEventBuilder
 from ingest.files.loader import load_csv
 from ingest.settings import Settings
 from ingest.warehouse.batch import Batch, SourcePosition
 from ingest.warehouse.landing import RawWriter
+from ingest.warehouse.session import open_session
 from ingest.warehouse.writer import open_writer
+from ml.serving.decisions_table import DECISION_COLUMNS, DECISIONS, ensure_tables
 
 
 def land_csv(warehouse: RawWriter, csv_path: Path) -> None:
@@ -43,3 +49,30 @@ def postgres_writer(**settings: Any) -> RawWriter:
     """The raw writer of the Postgres the PG* variables name (`settings`: e.g. a statement
     timeout)."""
     return open_writer(Settings(warehouse="postgres", **settings))
+
+
+def write_decisions(settings: Settings, decisions: list[tuple[datetime, float]]) -> None:
+    """One live.loan_decisions row per (decided_at, seconds after its event it was decided)."""
+    count = len(decisions)
+    frame = pd.DataFrame(
+        {
+            "loan_id": range(count),
+            "event_id": [f"e{n}" for n in range(count)],
+            "event_type": "loan.performance",
+            "source_name": "loan.performance",
+            "source_partition": 0,
+            "source_offset": range(count),
+            "event_time": [decided - timedelta(seconds=lag) for decided, lag in decisions],
+            "decided_at": [decided for decided, _ in decisions],
+            "model_run_id": "run-1",
+            "pd": 0.1,
+            "risk_decile": 3,
+            "risk_tier": "B",
+            "rule_flag": False,
+            "reason_codes": "[]",
+        },
+        columns=list(DECISION_COLUMNS),
+    )
+    with open_session(settings) as session, session.transaction():
+        ensure_tables(session)
+        session.append(DECISIONS, frame)

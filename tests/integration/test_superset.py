@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,13 +24,14 @@ from exports.superset_bundle import load_assets
 from exports.superset_local import PASSED_THROUGH, LocalSuperset, default_home, wait_healthy
 from exports.superset_provision import SupersetApi, SupersetLogin, provision
 from ingest.settings import Settings
+from ingest.warehouse.batch import utc_now
 from ingest.warehouse.session import open_session, read_frame
 from ml.scoring import score
 from ml.training import train
 from tests.conftest import REPO_ROOT
 from tests.dbt_runner import run_dbt
 from tests.integration.streaming import produce, run_ingester
-from tests.landing import duckdb_writer, land_csv, postgres_writer
+from tests.landing import duckdb_writer, land_csv, postgres_writer, write_decisions
 from tests.postgres_cluster import free_port
 
 BROWSER_DIR = REPO_ROOT / "tests" / "browser"
@@ -46,6 +47,13 @@ KPI_COLUMNS = {
     "kpi_watchlist_lift": "lift_vs_baseline",
 }
 KPI_QUERY = "select * from marts.kpi_summary where segment_type = 'portfolio'"
+# Pipeline Health's live figures, read from raw.ingest_batches and live.loan_decisions.
+LIVE_CHARTS = ("time_since_last_event", "seconds_since_last_decision", "decision_lag_p95")
+EVENT_AGE_QUERY = (
+    "select extract(epoch from (timezone('utc', current_timestamp) - max(landed_at))) as age "
+    "from (select landed_at from raw.loan_applications "
+    "union all select landed_at from raw.loan_performance) as events"
+)
 BAD_ROWS = (
     "id,loan_amnt,term,issue_d,loan_status,dti\n"
     "900001,1000.0, 36 months,Mar-2017\n"  # wrong column count
@@ -78,7 +86,8 @@ def superset(superset_process) -> SupersetLogin:
 @pytest.fixture(scope="module")
 def duckdb_book(tmp_path_factory, kafka_bootstrap, synthetic_csv) -> Settings:
     """A small book through the whole pipeline, so every chart has data to draw: events
-    streamed from Kafka, a bad file quarantined, dbt, a trained and scored model, drift."""
+    streamed from Kafka, a bad file quarantined, dbt, a trained and scored model, drift, and
+    100 stream-scorer decisions a minute ago, decided 1..100 s after their events."""
     folder = tmp_path_factory.mktemp("superset_book")
     path = folder / "w.duckdb"
     env = {
@@ -109,7 +118,10 @@ def duckdb_book(tmp_path_factory, kafka_bootstrap, synthetic_csv) -> Settings:
         drift_report(store, LocalLake(folder / "lake"), datetime.now(UTC).date())
     finally:
         store.close()
-    return Settings.from_env(env)
+    settings = Settings.from_env(env)
+    decided = utc_now() - timedelta(seconds=60)
+    write_decisions(settings, [(decided, lag) for lag in range(1, 101)])
+    return settings
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +146,9 @@ def test_provisioning_twice_leaves_one_copy_of_everything(superset, duckdb_book,
     assert len(_ours(api, "dashboard", "dashboard_title", dashboard_names)) == 3
     database = ASSETS.database["database_name"]
     assert _ours(api, "database", "database_name", {database}) == [database]
+    slug = ASSETS.dashboards["pipeline_health"]["slug"]
+    metadata = json.loads(api.get(f"/api/v1/dashboard/{slug}")["result"]["json_metadata"])
+    assert metadata["refresh_frequency"] == 60  # seconds: its live figures move
 
 
 def _chart_data(api: SupersetApi, names) -> dict[str, dict]:
@@ -155,6 +170,12 @@ def test_every_chart_answers_with_data_and_the_kpis_equal_the_warehouse(duckdb_b
     for chart, column in KPI_COLUMNS.items():
         (row,) = results[chart]["data"]
         assert row[ASSETS.charts[chart]["metric"]] == pytest.approx(expected[column]), chart
+    live = {name: results[name]["data"][0][ASSETS.charts[name]["metric"]] for name in LIVE_CHARTS}
+    # The decisions' lags are 1..100 s: percentile_cont puts the p95 at 1 + 0.95 * 99 = 95.05.
+    assert live["decision_lag_p95"] == pytest.approx(95.05)
+    assert 60 <= live["seconds_since_last_decision"] < 60 * 60
+    event_age = read_frame(duckdb_book, EVENT_AGE_QUERY)["age"].iloc[0]
+    assert live["time_since_last_event"] == pytest.approx(event_age, abs=30)
 
 
 def _image_has_content(path: Path) -> bool:
@@ -270,13 +291,14 @@ def test_postgres_warehouse_provisions_and_its_kpis_match(
     api = SupersetApi(superset)
     database = api.get(f"/api/v1/database/{_warehouse_database_id(api)}")["result"]
     assert database["backend"] == "postgresql"
-    results = _chart_data(api, KPI_COLUMNS)
+    results = _chart_data(api, [*KPI_COLUMNS, *LIVE_CHARTS])  # the live ones as the reader
     expected = read_frame(settings, KPI_QUERY).iloc[0]
     for chart, column in KPI_COLUMNS.items():
         (row,) = results[chart]["data"]
         assert row[ASSETS.charts[chart]["metric"]] == pytest.approx(expected[column]), chart
     # Superset is the read-only role: the marts (above), not the raw payloads, and no writes.
     for attack in ("select count(*) from raw.loan_applications", "select count(*) from ml.model_runs",
+                   "select raw_value from live.decision_quarantine",
                    "delete from marts.kpi_summary", "create table marts.mine (n int)"):  # fmt: skip
         status, text = _sql(api, attack)
         assert status != 200, f"{attack}: {text[:500]}"

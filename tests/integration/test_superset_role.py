@@ -1,5 +1,6 @@
 """The read-only role Superset reaches Postgres as, on a real server: it reads the marts and
-monitoring schemas, tables created there later included, and nothing else; it cannot write."""
+monitoring schemas, tables created there later included, raw.ingest_batches and
+live.loan_decisions, and nothing else; it cannot write."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ import psycopg2
 import pytest
 
 from exports.superset_role import ReaderRoleError, ensure_reader_role
+from ingest.settings import Settings
+from ingest.warehouse.session import open_session
+from ml.serving.decisions_table import ensure_tables
 
 PRIVATE = ("raw", "staging", "intermediate", "ml")
+LIVE = ("raw.ingest_batches", "live.loan_decisions")  # read by Pipeline Health's live figures
 READER = "superset_reader_test"
 
 
@@ -54,17 +59,33 @@ def _refused(con, statement: str) -> bool:
     return False
 
 
-def test_the_reader_reads_marts_and_monitoring_only_and_writes_nothing(warehouse):
-    ensure_reader_role(READER, "pw")
-    ensure_reader_role(READER, "pw")  # idempotent
+def _live_tables() -> None:
+    """What the ingest and the stream scorer create: raw.ingest_batches, the live tables."""
+    with open_session(Settings(warehouse="postgres")) as session, session.transaction():
+        session.execute("create table raw.ingest_batches as select 1 as n")
+        ensure_tables(session)
+
+
+def test_the_reader_reads_marts_monitoring_and_the_live_figures_only_and_writes_nothing(
+    warehouse,
+):
+    ensure_reader_role(READER, "pw")  # before the ingest and the scorer ran: nothing to grant
+    _live_tables()
+    ensure_reader_role(READER, "pw")  # idempotent, and grants what exists now
     with _owner(warehouse) as con, con.cursor() as cur:  # dbt rebuilding a mart after
         cur.execute("create table marts.rebuilt as select 2 as n")
     with _as_reader(warehouse) as con, con.cursor() as cur:
         for table in ("marts.t", "monitoring.t", "marts.rebuilt"):
             cur.execute(f"select n from {table}")
             assert cur.fetchall(), table
+        for table in LIVE:
+            cur.execute(f"select count(*) from {table}")
+            assert cur.fetchall(), table
         for schema in PRIVATE:
             assert _refused(con, f"select n from {schema}.t"), schema
+        # The scorer's quarantine keeps the raw message: not for the dashboards.
+        assert _refused(con, "select raw_value from live.decision_quarantine")
+        assert _refused(con, "delete from live.loan_decisions")
         assert _refused(con, "insert into marts.t values (3)")
         assert _refused(con, "create table marts.mine (n int)")
         assert _refused(con, "create table public.mine (n int)")

@@ -26,6 +26,7 @@ from exports.superset_bundle import (
     zip_bundle,
 )
 from exports.superset_provision import ProvisionError, warehouse_connection
+from exports.superset_role import READER_TABLES
 from ingest.settings import Settings
 
 ASSETS = load_assets()
@@ -42,7 +43,15 @@ def _render() -> dict[str, dict]:
 def test_the_repos_assets_have_three_dashboards_over_marts_and_monitoring_tables():
     titles = {spec["dashboard_title"] for spec in ASSETS.dashboards.values()}
     assert titles == {"Portfolio & Early Warning", "Pipeline Health", "Model & Drift"}
-    assert {spec["schema"] for spec in ASSETS.datasets.values()} == {"marts", "monitoring"}
+    schemas = {spec["schema"] for spec in ASSETS.datasets.values()}
+    assert schemas == {"marts", "monitoring", "raw", "live"}
+    # Pipeline Health's live figures only: the two tables the reader role may read there.
+    outside = {
+        (spec["schema"], spec["table_name"])
+        for spec in ASSETS.datasets.values()
+        if spec["schema"] in ("raw", "live")
+    }
+    assert outside == set(READER_TABLES)
     kpis = [
         name
         for name in ASSETS.dashboard_charts("portfolio_early_warning")
@@ -65,6 +74,10 @@ def test_the_repos_assets_have_three_dashboards_over_marts_and_monitoring_tables
             "metric 'nope' is not defined",
         ),
         (lambda a: a.charts["watchlist"].update(viz_type="pie"), "viz_type 'pie'"),
+        (
+            lambda a: a.dashboards["pipeline_health"].update(refresh_frequency="1m"),
+            "refresh_frequency '1m' is not a whole number of seconds",
+        ),
         (lambda a: a.dashboards["model_drift"]["rows"][0]["charts"].append("nope"), "chart 'nope'"),
         (
             lambda a: a.dashboards["model_drift"]["rows"][2]["charts"].extend(
@@ -94,6 +107,20 @@ def test_the_bundle_links_every_dashboard_slot_to_a_chart_of_the_bundle():
             slots = [position[child]["meta"] for child in position[row_id]["children"]]
             assert sum(slot["width"] for slot in slots) == GRID_COLUMNS
             assert {slot["uuid"] for slot in slots} <= chart_uuids
+
+
+def test_pipeline_health_refreshes_itself_and_the_other_dashboards_do_not():
+    files = _render()
+    refresh = {
+        path: files[path]["metadata"]["refresh_frequency"]
+        for path in files
+        if path.startswith("dashboards/")
+    }
+    assert refresh == {
+        "dashboards/model_drift.yaml": 0,
+        "dashboards/pipeline_health.yaml": 60,
+        "dashboards/portfolio_early_warning.yaml": 0,
+    }
 
 
 def test_uuids_are_stable_so_a_second_import_overwrites():
