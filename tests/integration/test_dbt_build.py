@@ -18,7 +18,7 @@ from ml.registry import ensure_tables as ensure_prediction_tables
 from ml.serving.decisions_table import DECISIONS
 from ml.serving.decisions_table import ensure_tables as ensure_decision_tables
 from tests.book_updates import split_book, write_next_month
-from tests.dbt_runner import run_dbt
+from tests.dbt_runner import SCORED_MODELS, run_dbt
 from tests.landing import duckdb_writer, land_csv, postgres_writer
 
 KPI_QUERY = "select * from marts.kpi_summary order by segment_type, segment"
@@ -125,14 +125,6 @@ def test_the_model_trigger_flags_active_loans_once_predictions_exist(duckdb_buil
         path, "select * from marts.kpi_summary where segment_type = 'risk_decile'"
     )
     assert set(deciles.segment) == {"1", "10"}
-
-
-# The models between the two scorers' tables and the watchlist (`dbt run`, no tests).
-SCORED_MODELS = (
-    "--select", "stg_ml__loan_predictions", "int_loans__champion_predictions",
-    "stg_live__loan_decisions", "int_loans__latest_live_decision", "fct_loans",
-    "early_warning_watchlist",
-)  # fmt: skip
 
 
 def _decision(loan_id: int, offset: int, decided_at: str, pd_value: float | None) -> dict:

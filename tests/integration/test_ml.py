@@ -18,7 +18,7 @@ from ml.registry import latest_champion
 from ml.scoring import score
 from ml.training import train
 from tests.book_updates import write_new_loans
-from tests.dbt_runner import LOAN_MODELS, run_dbt
+from tests.dbt_runner import LOAN_MODELS, SCORED_MODELS, run_dbt
 from tests.landing import duckdb_writer, land_csv, postgres_writer
 
 LOANS = 20_000
@@ -122,7 +122,7 @@ def test_rescoring_scores_exactly_the_loans_landed_since(built_book, trained, tm
     top_up, again = _score(settings), _score(settings)
     assert (top_up.loans_scored, top_up.already_scored) == (TOP_UP, LOANS)
     assert (again.loans_scored, again.already_scored) == (0, LOANS + TOP_UP)
-    run_dbt("run", *LOAN_MODELS, target="duckdb", env=env)
+    run_dbt("run", *SCORED_MODELS, target="duckdb", env=env)
     with duckdb.connect(str(path), read_only=True) as con:
         new_ids = con.execute(
             "select min(loan_id), max(loan_id), count(*) from ml.loan_predictions "
