@@ -34,13 +34,14 @@ def _score(_args: argparse.Namespace, settings: Settings) -> None:
         report = score(store)
     finally:
         store.close()
-    if report.already_scored:
-        print(f"{report.run_id} ({report.candidate}) already scored {report.loans_scored:,} "
+    if not report.loans_scored:
+        print(f"{report.run_id} ({report.candidate}) already scored all {report.already_scored:,} "
               "loans: nothing to add")  # fmt: skip
         return
     print(
-        f"scored {report.loans_scored:,} loans with {report.run_id} ({report.candidate}) in "
-        f"{report.seconds:.1f}s ({report.loans_per_second:,.0f} loans/s); "
+        f"scored {report.loans_scored:,} new loans with {report.run_id} ({report.candidate}) in "
+        f"{report.seconds:.1f}s ({report.loans_per_second:,.0f} loans/s), "
+        f"{report.already_scored:,} already scored; "
         "`dbt build` puts the PDs on fct_loans and the watchlist"
     )
 
@@ -73,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     training.add_argument("--seed", type=int, default=42)
     training.set_defaults(handler=_train)
-    scoring = commands.add_parser("score", help="score every loan with the latest champion")
+    scoring = commands.add_parser(
+        "score", help="score the loans the latest champion has not scored yet"
+    )
     scoring.set_defaults(handler=_score)
     stream = commands.add_parser(
         "serve-stream", help="decide every Kafka event as it arrives, into live.loan_decisions"

@@ -35,11 +35,14 @@ CATEGORICAL_FEATURES = (
 RICH_FEATURES = (*NUMERIC_FEATURES, *CATEGORICAL_FEATURES)
 
 # Everything known only after issue: the export's performance fields and what the warehouse
-# derives from them (status, outcome, dates and amounts after issue, earlier predictions).
+# derives from them (status, outcome, dates and amounts after issue, earlier predictions and
+# the stream scorer's live decisions).
 LEAKAGE_COLUMNS = frozenset(PERFORMANCE_FIELDS) | {
     "outcome", "is_default", "is_resolved", "loan_status", "loan_status_raw", "as_of_date",
     "months_on_book", "first_default_date", "months_to_default", "last_pymnt_date",
     "meets_credit_policy", "pd", "risk_decile", "model_run_id", "is_model_watchlist",
+    "live_event_id", "live_decided_at", "live_model_run_id", "live_pd", "live_risk_decile",
+    "live_risk_tier", "live_reason_codes", "effective_pd", "effective_pd_source",
 }  # fmt: skip
 
 

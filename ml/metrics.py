@@ -21,6 +21,16 @@ def score_deciles(scores: np.ndarray) -> np.ndarray:
     return np.ceil(ranks * DECILES / len(scores)).astype(int)
 
 
+def deciles_by_edges(scores: np.ndarray, decile_tops: pd.Series) -> np.ndarray:
+    """Deciles of new scores against a book already scored: `decile_tops` is the highest
+    score in each of its deciles (indexed by decile). A score gets the lowest decile whose top
+    it does not exceed, the book's top decile above them all, so a loan scored later lands
+    where it would sit in that book, and the book's own deciles never move."""
+    tops = decile_tops.sort_index()
+    position = np.searchsorted(tops.to_numpy(), scores, side="left")
+    return tops.index.to_numpy()[np.minimum(position, len(tops) - 1)].astype(int)
+
+
 def decile_table(labels: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
     """Loans, defaults, default rate, lift over the overall rate and mean score per decile."""
     frame = pd.DataFrame({"decile": score_deciles(scores), "label": labels, "score": scores})

@@ -86,8 +86,3 @@ def latest_champion(store: WarehouseSession) -> pd.Series:
     if champion is None:
         raise NoChampionError("no champion model yet: run `python -m ml train` first")
     return champion
-
-
-def scored_rows(store: WarehouseSession, run_id: str) -> int:
-    counted = store.frame(f"select count(*) as n from {LOAN_PREDICTIONS} where run_id = '{run_id}'")
-    return int(counted["n"].iloc[0])

@@ -2,13 +2,15 @@
 
 The update is a later export of some active loans (same ids, same issue month, so their
 applications are duplicates the warehouse must skip) with a new as-of month and some
-statuses moved on, so each update row is one new performance event.
+statuses moved on, so each update row is one new performance event; or loans new to the book.
 """
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
+
+from ingest.synthetic import write_synthetic_csv
 
 ACTIVE_STATUSES = ("Current", "In Grace Period", "Late (16-30 days)", "Late (31-120 days)")
 NEXT_MONTH = "Apr-2019"  # the synthetic export is dated March 2019
@@ -59,3 +61,18 @@ def split_book(book_csv: Path, first_csv: Path, second_csv: Path, first_rows: in
         with second_csv.open("w", encoding="utf-8") as second:
             second.write(header)
             second.writelines(source)
+
+
+def write_new_loans(out_csv: Path, count: int, seed: int, id_shift: int) -> None:
+    """`count` synthetic loans numbered `id_shift` above the generator's own ids, so a book
+    generated with another seed and at most `id_shift` loans has none of them."""
+    generated = out_csv.with_name(f"{out_csv.stem}.generated.csv")
+    write_synthetic_csv(generated, count, seed)
+    with generated.open(newline="", encoding="utf-8") as source:
+        reader = csv.DictReader(source)
+        with out_csv.open("w", newline="", encoding="utf-8") as target:
+            writer = csv.DictWriter(target, fieldnames=reader.fieldnames)
+            writer.writeheader()
+            for row in reader:
+                row["id"] = str(int(row["id"]) + id_shift)
+                writer.writerow(row)

@@ -16,6 +16,13 @@ DBT = str(Path(sys.executable).parent / "dbt")
 # The models the loan-level tests read (fct_loans, the watchlist and everything before them):
 # `dbt run --select` of these takes a fraction of a whole `dbt build` with its tests.
 LOAN_MODELS = ("--select", "+fct_loans", "+early_warning_watchlist")
+# The models from the two scorers' tables (ml.loan_predictions, live.loan_decisions) to the
+# watchlist: what a test that only writes PDs or decisions rebuilds.
+SCORED_MODELS = (
+    "--select", "stg_ml__loan_predictions", "int_loans__champion_predictions",
+    "stg_live__loan_decisions", "int_loans__latest_live_decision", "fct_loans",
+    "early_warning_watchlist",
+)  # fmt: skip
 
 
 def run_dbt(*args: str, target: str, env: dict[str, str], target_path: Path | None = None) -> float:

@@ -12,9 +12,13 @@ import psycopg2
 import pytest
 
 from ingest.settings import Settings
-from ingest.warehouse.session import read_frame
+from ingest.warehouse.session import open_session, read_frame
+from ml.registry import LOAN_PREDICTIONS
+from ml.registry import ensure_tables as ensure_prediction_tables
+from ml.serving.decisions_table import DECISIONS
+from ml.serving.decisions_table import ensure_tables as ensure_decision_tables
 from tests.book_updates import split_book, write_next_month
-from tests.dbt_runner import run_dbt
+from tests.dbt_runner import SCORED_MODELS, run_dbt
 from tests.landing import duckdb_writer, land_csv, postgres_writer
 
 KPI_QUERY = "select * from marts.kpi_summary order by segment_type, segment"
@@ -121,6 +125,83 @@ def test_the_model_trigger_flags_active_loans_once_predictions_exist(duckdb_buil
         path, "select * from marts.kpi_summary where segment_type = 'risk_decile'"
     )
     assert set(deciles.segment) == {"1", "10"}
+
+
+def _decision(loan_id: int, offset: int, decided_at: str, pd_value: float | None) -> dict:
+    return {
+        "loan_id": loan_id, "event_id": f"e{offset}", "event_type": "loan.application",
+        "source_name": "apps", "source_partition": 0, "source_offset": offset,
+        "event_time": pd.Timestamp("2019-03-01"), "decided_at": pd.Timestamp(decided_at),
+        "model_run_id": None if pd_value is None else "live-run", "pd": pd_value,
+        "risk_decile": None if pd_value is None else 5, "risk_tier": "medium",
+        "rule_flag": False, "reason_codes": '["DTI>=30"]',
+    }  # fmt: skip
+
+
+def _rows(frame: pd.DataFrame) -> list[list]:
+    """The frame's rows as lists, None for every null (DuckDB gives NaN for a null number)."""
+    return frame.astype(object).where(frame.notna(), None).values.tolist()
+
+
+def _write(path: Path, ensure, table: str, rows: list[dict]) -> None:
+    store = open_session(Settings(duckdb_path=path))
+    try:
+        ensure(store)
+        store.append(table, pd.DataFrame(rows))
+        store.commit()
+    finally:
+        store.close()
+
+
+def test_live_decisions_give_the_pd_of_loans_the_batch_has_not_scored(duckdb_built, tmp_path):
+    """Five active loans: a batch prediction wins over a live decision (a), a live decision
+    stands in without one (b), the latest decision counts (c: decided last; d: same instant,
+    later offset), a decision without a model gives no PD (e); then a newer decision for c
+    reaches the incrementally built marts. watchlist_pd_min is 0.4."""
+    path, env = tmp_path / "w.duckdb", {"DUCKDB_PATH": str(tmp_path / "w.duckdb")}
+    shutil.copy(duckdb_built, path)
+    a, b, c, d, e = duckdb_query(
+        path, "select loan_id from marts.fct_loans where outcome = 'unresolved' "
+        "order by loan_id limit 5",
+    ).loan_id.tolist()  # fmt: skip
+    _write(path, ensure_prediction_tables, LOAN_PREDICTIONS, [
+        {"loan_id": a, "run_id": "batch-run", "pd": 0.1, "risk_decile": 2,
+         "scored_at": pd.Timestamp("2026-01-01")},
+    ])  # fmt: skip
+    _write(path, ensure_decision_tables, DECISIONS, [
+        _decision(a, 1, "2026-01-02 10:00", 0.9),
+        _decision(b, 2, "2026-01-02 10:00", 0.55),
+        _decision(c, 3, "2026-01-02 10:00", 0.7),
+        _decision(c, 4, "2026-01-02 11:00", 0.2),
+        _decision(d, 6, "2026-01-02 10:00", 0.45),
+        _decision(d, 5, "2026-01-02 10:00", 0.3),
+        _decision(e, 7, "2026-01-02 10:00", None),
+    ])  # fmt: skip
+    columns = "loan_id, pd, live_pd, live_event_id, effective_pd, effective_pd_source"
+    query = (
+        f"select {columns}, is_model_watchlist from marts.fct_loans "
+        f"where live_event_id is not null or pd is not null order by loan_id"
+    )
+    run_dbt("run", *SCORED_MODELS, target="duckdb", env=env)
+    assert _rows(duckdb_query(path, query)) == [
+        [a, 0.1, 0.9, "e1", 0.1, "batch", False],
+        [b, None, 0.55, "e2", 0.55, "live", True],
+        [c, None, 0.2, "e4", 0.2, "live", False],
+        [d, None, 0.45, "e6", 0.45, "live", True],
+        [e, None, None, "e7", None, None, False],
+    ]
+    _write(path, ensure_decision_tables, DECISIONS, [_decision(c, 8, "2026-01-03 09:00", 0.8)])
+    run_dbt("run", *SCORED_MODELS, target="duckdb", env=env)
+    watchlist = duckdb_query(
+        path, "select loan_id, pd, live_pd, effective_pd, effective_pd_source, reason_codes "
+        "from marts.early_warning_watchlist where trips_model order by loan_id",
+    )  # fmt: skip
+    assert _rows(watchlist.drop(columns="reason_codes")) == [
+        [b, None, 0.55, 0.55, "live"],
+        [c, None, 0.8, 0.8, "live"],
+        [d, None, 0.45, 0.45, "live"],
+    ]
+    assert watchlist.reason_codes.str.contains("MODEL_PD").all()
 
 
 def _dbt_test_fails(target: str, env: dict[str, str], *args: str) -> bool:

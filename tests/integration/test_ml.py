@@ -1,6 +1,7 @@
 """`python -m ml train` and `score` against a warehouse dbt has built, on DuckDB and Postgres."""
 
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -9,16 +10,19 @@ import pytest
 
 from ingest.settings import Settings
 from ingest.synthetic import write_synthetic_csv
+from ingest.synthetic.generate import FIRST_LOAN_ID as FIRST_ID
 from ingest.warehouse.session import open_session, read_frame
 from ml import artifacts
 from ml.cli import main
 from ml.registry import latest_champion
 from ml.scoring import score
 from ml.training import train
-from tests.dbt_runner import run_dbt
+from tests.book_updates import write_new_loans
+from tests.dbt_runner import LOAN_MODELS, SCORED_MODELS, run_dbt
 from tests.landing import duckdb_writer, land_csv, postgres_writer
 
 LOANS = 20_000
+TOP_UP = 300  # loans landed after the book was scored
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +89,9 @@ def test_scoring_is_idempotent_and_flows_into_the_marts(built_book, trained):
         champion = latest_champion(store)
     finally:
         store.close()
-    assert first.loans_scored == LOANS and not first.already_scored
-    assert second.already_scored and first.run_id == second.run_id == champion.run_id
+    assert (first.loans_scored, first.already_scored) == (LOANS, 0)
+    assert (second.loans_scored, second.already_scored) == (0, LOANS)
+    assert first.run_id == second.run_id == champion.run_id
     run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(built_book)})
     with duckdb.connect(str(built_book), read_only=True) as con:
         predictions = con.execute(
@@ -103,6 +108,57 @@ def test_scoring_is_idempotent_and_flows_into_the_marts(built_book, trained):
     assert deciles == (10,)
 
 
+def test_rescoring_scores_exactly_the_loans_landed_since(built_book, trained, tmp_path):
+    """New loans after scoring: the champion scores just those, each in the decile of the
+    scored book its PD falls in, and a rebuild puts their PDs on fct_loans."""
+    path, env = tmp_path / "w.duckdb", {"DUCKDB_PATH": str(tmp_path / "w.duckdb")}
+    shutil.copy(built_book, path)
+    settings = Settings(duckdb_path=path)
+    _score(settings)  # the book as a previous `ml score` left it (a no-op if already scored)
+    new_csv = tmp_path / "new.csv"
+    write_new_loans(new_csv, TOP_UP, seed=6, id_shift=LOANS)
+    land_csv(duckdb_writer(path), new_csv)
+    run_dbt("run", *LOAN_MODELS, target="duckdb", env=env)
+    top_up, again = _score(settings), _score(settings)
+    assert (top_up.loans_scored, top_up.already_scored) == (TOP_UP, LOANS)
+    assert (again.loans_scored, again.already_scored) == (0, LOANS + TOP_UP)
+    run_dbt("run", *SCORED_MODELS, target="duckdb", env=env)
+    with duckdb.connect(str(path), read_only=True) as con:
+        new_ids = con.execute(
+            "select min(loan_id), max(loan_id), count(*) from ml.loan_predictions "
+            "where scored_at > (select min(scored_at) from ml.loan_predictions)"
+        ).fetchone()
+        # Each new loan's decile is the lowest of the first scoring's whose top PD it does
+        # not exceed (the top decile above them all); the first scoring's stay ten tenths.
+        misplaced = con.execute(f"""
+            with book as (
+                select * from ml.loan_predictions where loan_id <= {FIRST_ID + LOANS - 1}
+            ), tops as (
+                select risk_decile, max(pd) as top_pd from book group by risk_decile
+            )
+            select count(*) from ml.loan_predictions as new
+            where new.loan_id > {FIRST_ID + LOANS - 1} and new.risk_decile <> coalesce(
+                (select min(risk_decile) from tops where new.pd <= tops.top_pd), 10)
+        """).fetchone()
+        book_deciles = con.execute(
+            f"select count(distinct n), min(n) from (select count(*) as n from "
+            f"ml.loan_predictions where loan_id < {FIRST_ID + LOANS} group by risk_decile)"
+        ).fetchone()
+        on_marts = con.execute("select count(*), count(pd) from marts.fct_loans").fetchone()
+    assert new_ids == (FIRST_ID + LOANS, FIRST_ID + LOANS + TOP_UP - 1, TOP_UP)
+    assert misplaced == (0,)
+    assert book_deciles == (1, LOANS // 10)
+    assert on_marts == (LOANS + TOP_UP, LOANS + TOP_UP)
+
+
+def _score(settings: Settings):
+    store = open_session(settings)
+    try:
+        return score(store)
+    finally:
+        store.close()
+
+
 def test_train_and_score_on_postgres(synthetic_csv, postgres_env, tmp_path):
     land_csv(postgres_writer(), synthetic_csv)
     run_dbt("build", target="postgres", env=postgres_env)
@@ -110,13 +166,14 @@ def test_train_and_score_on_postgres(synthetic_csv, postgres_env, tmp_path):
     try:
         report = train(ml_store, tmp_path, progress=lambda _: None)
         scored = score(ml_store)
-        assert score(ml_store).already_scored
+        again = score(ml_store)
         rows = ml_store.frame(
             "select count(*) as n, min(pd) as low, max(pd) as high from ml.loan_predictions"
         )
     finally:
         ml_store.close()
     assert scored.run_id.startswith(report.training_id)
+    assert (scored.loans_scored, again.loans_scored, again.already_scored) == (3_000, 0, 3_000)
     assert rows.n[0] == 3_000 and 0 < rows.low[0] < rows.high[0] < 1
     run_dbt("build", target="postgres", env=postgres_env)
     fct = read_frame(Settings(warehouse="postgres"), "select count(pd) as n from marts.fct_loans")

@@ -1,11 +1,13 @@
 """The model metrics on small cases worked out by hand."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ml.metrics import (
     calibration_table,
     decile_table,
+    deciles_by_edges,
     evaluate,
     flag_lift,
     ks_statistic,
@@ -34,6 +36,17 @@ def test_deciles_rank_scores_with_ten_the_riskiest():
     scores = np.arange(20) / 20
     assert score_deciles(scores).tolist() == [d for d in range(1, 11) for _ in range(2)]
     assert score_deciles(scores[::-1])[0] == 10
+
+
+def test_later_scores_take_the_decile_of_the_book_they_fall_in():
+    book = np.arange(1, 21) / 100  # 0.01 .. 0.20: decile d holds 0.0(2d-1) and 0.0(2d)
+    tops = pd.Series(book, index=score_deciles(book)).groupby(level=0).max()
+    later = np.array([0.0, 0.02, 0.021, 0.105, 0.19, 0.5])
+    # At or below a decile's top: that decile; between two deciles: the upper one; above
+    # the book: the top decile.
+    assert deciles_by_edges(later, tops).tolist() == [1, 1, 2, 6, 10, 10]
+    # The book's own scores keep their deciles.
+    assert deciles_by_edges(book, tops).tolist() == score_deciles(book).tolist()
 
 
 def test_decile_table_lift_is_the_decile_rate_over_the_overall_rate():

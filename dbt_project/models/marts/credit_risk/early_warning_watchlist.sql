@@ -13,6 +13,7 @@ triggers as (
         is_rule_watchlist as trips_rule,
         loan_status in ('In Grace Period', 'Late (16-30 days)', 'Late (31-120 days)')
             as trips_behaviour,
+        -- The champion's batch PD, else the latest live decision's (fct_loans.effective_pd).
         is_model_watchlist as trips_model
     from loans
     where outcome = 'unresolved'
@@ -41,6 +42,13 @@ final as (
         pd,
         risk_decile,
         model_run_id,
+        live_decided_at,
+        live_model_run_id,
+        live_pd,
+        live_risk_decile,
+        live_reason_codes,
+        effective_pd,
+        effective_pd_source,
         -- Every trigger fired, most serious first, e.g. 'BEHAVIOUR_GRACE;MODEL_PD;RULE_LEVERAGE_STRESS'.
         trim(
             both ';' from

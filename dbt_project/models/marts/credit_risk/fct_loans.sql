@@ -17,7 +17,19 @@ predictions as (
 
 ),
 
+live_decisions as (
+
+    select * from {{ ref('int_loans__latest_live_decision') }}
+
+),
+
 {% if is_incremental() -%}
+
+{#- A table built before the live columns existed has none to compare with: its loans with
+    a live decision are all changed (on_schema_change appends the columns). -#}
+{%- set built_columns = adapter.get_columns_in_relation(this) | map(attribute='name')
+    | map('lower') | list -%}
+{%- set built_live = 'live_event_id' in built_columns -%}
 
 changed_loans as (
 
@@ -32,6 +44,22 @@ changed_loans as (
         where model_run_id is not null
     ) as built on predictions.loan_id = built.loan_id
     where predictions.model_run_id is distinct from built.model_run_id
+    union
+    -- Loans whose latest live decision changed (or went away).
+    {% if built_live -%}
+        select coalesce(live_decisions.loan_id, built_live.loan_id) as loan_id
+        from live_decisions
+        full outer join (
+            select loan_id, live_event_id, live_decided_at from {{ this }}
+            where live_event_id is not null
+        ) as built_live on live_decisions.loan_id = built_live.loan_id
+        where
+            live_decisions.live_event_id is distinct from built_live.live_event_id
+            or live_decisions.live_decided_at is distinct from built_live.live_decided_at
+    {%- else -%}
+        -- (built before the live columns existed: every loan with a live decision)
+        select loan_id from live_decisions
+    {%- endif %}
 
 ),
 
@@ -52,9 +80,32 @@ scored as (
         loans.*,
         predictions.pd,
         predictions.risk_decile,
-        predictions.model_run_id
+        predictions.model_run_id,
+        live_decisions.live_event_id,
+        live_decisions.live_decided_at,
+        live_decisions.live_model_run_id,
+        live_decisions.live_pd,
+        live_decisions.live_risk_decile,
+        live_decisions.live_risk_tier,
+        live_decisions.live_reason_codes
     from loans
     left join predictions on loans.loan_id = predictions.loan_id
+    left join live_decisions on loans.loan_id = live_decisions.loan_id
+
+),
+
+with_effective_pd as (
+
+    -- The PD the model trigger reads: the current champion's batch prediction first; the
+    -- latest live decision only for loans the batch scoring has not reached.
+    select
+        *,
+        coalesce(pd, live_pd) as effective_pd,
+        case
+            when pd is not null then 'batch'
+            when live_pd is not null then 'live'
+        end as effective_pd_source
+    from scored
 
 ),
 
@@ -114,10 +165,19 @@ final as (
         pd,
         risk_decile,
         model_run_id,
-        coalesce(pd >= {{ var('watchlist_pd_min') }}, false) as is_model_watchlist,
+        live_event_id,
+        live_decided_at,
+        live_model_run_id,
+        live_pd,
+        live_risk_decile,
+        live_risk_tier,
+        live_reason_codes,
+        effective_pd,
+        effective_pd_source,
+        coalesce(effective_pd >= {{ var('watchlist_pd_min') }}, false) as is_model_watchlist,
         last_landed_at,
         last_staged_at
-    from scored
+    from with_effective_pd
 
 )
 
