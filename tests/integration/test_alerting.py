@@ -150,7 +150,10 @@ def test_a_stalled_landing_service_fires_the_repos_alerts_and_recovery_resolves_
             cluster.start()
             wait_for(lambda: "IngestStalled" not in _alerts(prometheus, "firing"), 60, "recovery")
             wait_for(lambda: _landed(prometheus) == EVENTS, 30, "every event to land")
-        finally:
-            service.terminate()
-            _, stderr = service.communicate(timeout=60)
+        except BaseException:
+            service.kill()  # it may be retrying against the stopped warehouse: no clean stop
+            service.communicate()
+            raise
+        service.terminate()
+        _, stderr = service.communicate(timeout=60)
         assert service.returncode == 0, stderr
