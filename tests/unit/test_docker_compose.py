@@ -95,10 +95,14 @@ def test_prometheus_scrapes_each_service_on_its_metrics_port_and_alerts_alertman
     api_command = SERVICES["api"]["command"]
     assert targets == {
         "credit-risk-ews-ingest": [f"ingest:{_environment(SERVICES['ingest'])['INGEST_METRICS_PORT']}"],
-        "credit-risk-ews-scorer": ["scorer:9109"],
+        "credit-risk-ews-scorer": [f"scorer:{_environment(SERVICES['scorer'])['SCORER_METRICS_PORT']}"],
         "credit-risk-ews-api": [f"api:{api_command[api_command.index('--port') + 1]}"],
     }  # fmt: skip
-    assert "9109" in SERVICES["scorer"]["healthcheck"]["test"][-1]
+    for name, port in (("ingest", "INGEST_METRICS_PORT"), ("scorer", "SCORER_METRICS_PORT")):
+        assert _environment(SERVICES[name])["INGEST_METRICS_HOST"] == "0.0.0.0", name
+        assert (
+            f":{_environment(SERVICES[name])[port]}/" in SERVICES[name]["healthcheck"]["test"][-1]
+        )
     (alertmanagers,) = config["alerting"]["alertmanagers"]
     container_port = SERVICES["alertmanager"]["ports"][0].rsplit(":", 1)[1]
     assert alertmanagers["static_configs"][0]["targets"] == [f"alertmanager:{container_port}"]
