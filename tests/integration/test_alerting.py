@@ -26,7 +26,7 @@ from confluent_kafka import Producer
 from ingest.settings import Settings
 from ingest.streaming.producer import file_events
 from tests.integration.streaming import start_ingester, wait_for
-from tests.postgres_cluster import controlled_cluster, free_port
+from tests.postgres_cluster import Cluster, controlled_cluster, free_port
 
 RULES = Path(__file__).resolve().parents[2] / "exports/stack/alerts/credit_risk_ews.rules.yml"
 JOB = "credit-risk-ews-ingest"  # the compose stack's job name (exports/stack/prometheus.yml)
@@ -91,6 +91,14 @@ def _alerts(port: int, state: str) -> dict[str, dict]:
     return {a["labels"]["alertname"]: a["labels"] for a in data["alerts"] if a["state"] == state}
 
 
+def _answers(metrics_port: int) -> bool:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
 def _ingest_up(port: int) -> bool:
     result = (_api(port, "/api/v1/query?query=up") or {"result": []})["result"]
     return [sample["value"][1] for sample in result] == ["1"]
@@ -125,31 +133,16 @@ def test_a_stalled_landing_service_fires_the_repos_alerts_and_recovery_resolves_
 ):
     alert_names = _rules_with_short_for(tmp_path / "rules.yml")
     metrics_port = free_port()
-    with controlled_cluster() as cluster, _prometheus(tmp_path, metrics_port) as prometheus:
+    with controlled_cluster() as cluster:
         env = {**stream_env, **cluster.env, "WAREHOUSE": "postgres",
                "INGEST_METRICS_PORT": str(metrics_port), "INGEST_COMMIT_EVERY": "20"}  # fmt: skip
         service = start_ingester(env, until_idle=600)
         try:
-            wait_for(lambda: _ingest_up(prometheus), 30, "Prometheus to scrape the service")
-            rules = _api(prometheus, "/api/v1/rules")["groups"]
-            loaded = {r["name"] for g in rules for r in g["rules"] if r["type"] == "alerting"}
-            assert loaded == alert_names
-            assert not _alerts(prometheus, "firing") and not _alerts(prometheus, "pending")
-
-            cluster.stop()
-            _produce_one_per_batch(env, synthetic_csv, EVENTS)
-            wanted = {"IngestStalled", "WarehouseWriteFailures"}
-            wait_for(lambda: wanted <= _alerts(prometheus, "firing").keys(), 40, f"{wanted}")
-            firing = _alerts(prometheus, "firing")
-            assert firing.keys() == wanted, "nothing else fires"
-            for name in wanted:
-                assert firing[name]["severity"] == "critical"
-                assert firing[name]["instance"] == f"127.0.0.1:{metrics_port}"
-            assert all(r["health"] == "ok" for g in rules for r in g["rules"])
-
-            cluster.start()
-            wait_for(lambda: "IngestStalled" not in _alerts(prometheus, "firing"), 60, "recovery")
-            wait_for(lambda: _landed(prometheus) == EVENTS, 30, "every event to land")
+            # Prometheus starts once the service answers: a failed first scrape would make
+            # MetricsTargetDown fire within its shortened `for:`.
+            wait_for(lambda: _answers(metrics_port), 60, "the service's /metrics")
+            with _prometheus(tmp_path, metrics_port) as prometheus:
+                _stall_and_recover(prometheus, cluster, env, synthetic_csv, alert_names)
         except BaseException:
             service.kill()  # it may be retrying against the stopped warehouse: no clean stop
             service.communicate()
@@ -157,3 +150,28 @@ def test_a_stalled_landing_service_fires_the_repos_alerts_and_recovery_resolves_
         service.terminate()
         _, stderr = service.communicate(timeout=60)
         assert service.returncode == 0, stderr
+
+
+def _stall_and_recover(
+    prometheus: int, cluster: Cluster, env: dict[str, str], csv_path: Path, alert_names: set[str]
+) -> None:
+    wait_for(lambda: _ingest_up(prometheus), 30, "Prometheus to scrape the service")
+    rules = _api(prometheus, "/api/v1/rules")["groups"]
+    assert {r["name"] for g in rules for r in g["rules"] if r["type"] == "alerting"} == alert_names
+    assert not _alerts(prometheus, "firing") and not _alerts(prometheus, "pending")
+
+    cluster.stop()
+    _produce_one_per_batch(env, csv_path, EVENTS)
+    wanted = {"IngestStalled", "WarehouseWriteFailures"}
+    wait_for(lambda: wanted <= _alerts(prometheus, "firing").keys(), 40, f"{wanted} to fire")
+    firing = _alerts(prometheus, "firing")
+    assert firing.keys() == wanted, "nothing else fires"
+    for name in wanted:
+        assert firing[name]["severity"] == "critical"
+        assert firing[name]["instance"] == f"127.0.0.1:{env['INGEST_METRICS_PORT']}"
+    rules = _api(prometheus, "/api/v1/rules")["groups"]
+    assert all(r["health"] == "ok" for g in rules for r in g["rules"]), "evaluation errors"
+
+    cluster.start()
+    wait_for(lambda: "IngestStalled" not in _alerts(prometheus, "firing"), 60, "recovery")
+    wait_for(lambda: _landed(prometheus) == EVENTS, 30, "every event to land")
