@@ -46,7 +46,7 @@ def _environment(service: dict) -> dict[str, str]:
 
 def test_the_whole_stack_is_there():
     wanted = {"redpanda", "postgres", "minio", "minio-init", "superset", "ingest", "scheduler"}
-    assert wanted | {"prometheus"} <= set(SERVICES)
+    assert wanted | {"scorer", "api", "prometheus", "alertmanager"} <= set(SERVICES)
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
@@ -78,12 +78,49 @@ def test_no_secret_literals_and_every_variable_is_documented():
     assert not missing, f"not in .env.example: {sorted(missing)}"
 
 
-def test_the_prometheus_target_is_the_ingesters_metrics_port():
+def _mounted_at(service: str, container_path: str) -> Path:
+    """The repo file or folder `service` sees at `container_path` (a read-only bind mount)."""
+    for volume in SERVICES[service]["volumes"]:
+        source, target, *_ = volume.split(":")
+        if target == container_path:
+            return REPO_ROOT / source
+    raise AssertionError(f"{service}: nothing mounted at {container_path}")
+
+
+def test_prometheus_scrapes_each_service_on_its_metrics_port_and_alerts_alertmanager():
     config = yaml.safe_load((REPO_ROOT / "exports" / "stack" / "prometheus.yml").read_text())
-    (job,) = config["scrape_configs"]
-    assert job["static_configs"][0]["targets"] == [
-        f"ingest:{_environment(SERVICES['ingest'])['INGEST_METRICS_PORT']}"
-    ]
+    targets = {
+        job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]
+    }
+    api_command = SERVICES["api"]["command"]
+    assert targets == {
+        "credit-risk-ews-ingest": [f"ingest:{_environment(SERVICES['ingest'])['INGEST_METRICS_PORT']}"],
+        "credit-risk-ews-scorer": [f"scorer:{_environment(SERVICES['scorer'])['SCORER_METRICS_PORT']}"],
+        "credit-risk-ews-api": [f"api:{api_command[api_command.index('--port') + 1]}"],
+    }  # fmt: skip
+    for name, port in (("ingest", "INGEST_METRICS_PORT"), ("scorer", "SCORER_METRICS_PORT")):
+        assert _environment(SERVICES[name])["INGEST_METRICS_HOST"] == "0.0.0.0", name
+        assert (
+            f":{_environment(SERVICES[name])[port]}/" in SERVICES[name]["healthcheck"]["test"][-1]
+        )
+    (alertmanagers,) = config["alerting"]["alertmanagers"]
+    container_port = SERVICES["alertmanager"]["ports"][0].rsplit(":", 1)[1]
+    assert alertmanagers["static_configs"][0]["targets"] == [f"alertmanager:{container_port}"]
+
+
+def test_prometheus_and_alertmanager_read_the_repos_rules_and_configuration():
+    """The rule files resolve, inside the container, to the repo's rules, and Alertmanager
+    reads the repo's configuration at its image's default path."""
+    stack = REPO_ROOT / "exports" / "stack"
+    assert _mounted_at("prometheus", "/etc/prometheus/prometheus.yml") == stack / "prometheus.yml"
+    rule_files = yaml.safe_load((stack / "prometheus.yml").read_text())["rule_files"]
+    assert rule_files == ["alerts/credit_risk_ews.rules.yml"]
+    mounted = _mounted_at("prometheus", "/etc/prometheus/alerts")
+    assert (mounted / "credit_risk_ews.rules.yml").is_file()
+    assert mounted == stack / "alerts"
+    config = _mounted_at("alertmanager", "/etc/alertmanager/alertmanager.yml")
+    assert config == stack / "alertmanager.yml"
+    assert SERVICES["prometheus"]["depends_on"]["alertmanager"] == {"condition": "service_started"}
 
 
 def _project_commands() -> list[list[str]]:
