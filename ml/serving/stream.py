@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -54,7 +55,8 @@ from ml.serving.rules import Thresholds, behaviour_reason, project_thresholds
 
 log = logging.getLogger("ml.serving.stream")
 KEY = "source_name, source_partition, source_offset"
-RAW_VALUE_CHARS = 10_000  # a quarantined message's head, enough to see what it was
+RAW_VALUE_CHARS = 10_000
+DRIFT_CHECK_SECONDS = 300.0  # the drift report is daily: a look every 5 minutes is plenty  # a quarantined message's head, enough to see what it was
 LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
@@ -82,6 +84,11 @@ class ScorerMetrics:
             "scorer_consumer_lag", "Messages behind the high watermark at the last commit",
             ["topic", "partition"], registry=r,
         )  # fmt: skip
+        self.drift = Gauge(
+            "model_drift_detected",
+            "1 when the latest drift report (monitoring.feature_drift) flags the population",
+            registry=r,
+        )
         self.last_decision = Gauge(
             "scorer_last_decision_timestamp_seconds", "When the last decisions committed",
             registry=r,
@@ -210,6 +217,7 @@ class DecisionSink(BaseSink):
         self.backoff = Backoff()
         self.last_message_at = self.last_commit_at = time.monotonic()
         self.checkpoints_committed = 0
+        self._drift_checked = float("-inf")
 
     @property
     def busy(self) -> bool:
@@ -256,6 +264,7 @@ class DecisionSink(BaseSink):
                     if len(quarantine)
                     else 0
                 )
+                self._check_drift(session)
         except Exception as exc:  # down, timed out, dropped mid-write: replay, never stop
             delay = self.backoff.next_delay()
             self.metrics.failures.inc()
@@ -302,6 +311,21 @@ class DecisionSink(BaseSink):
         with self._lock:
             self._current = _Checkpoint()
 
+    def _check_drift(self, session: WarehouseSession) -> None:
+        """The drift flag of the latest report (`python -m exports drift`), for the alert
+        rules: read beside a checkpoint's write, at most every DRIFT_CHECK_SECONDS."""
+        if time.monotonic() - self._drift_checked < DRIFT_CHECK_SECONDS:
+            return
+        self._drift_checked = time.monotonic()
+        if not session.columns("monitoring", "feature_drift"):
+            return
+        latest = session.rows(
+            "select dataset_drift from monitoring.feature_drift "
+            "order by report_date desc, created_at desc limit 1"
+        )
+        if latest:
+            self.metrics.drift.set(1.0 if latest[0][0] else 0.0)
+
 
 @dataclass
 class ScorerReport:
@@ -338,7 +362,7 @@ def run_scorer(
         commit_every=settings.checkpoint_messages,
         consumer_extra_config=extra,
         loglevel=log_level,
-        state_dir=str(Path(settings.model_dir) / ".quix-state"),  # unused: no stateful steps
+        state_dir=str(Path(tempfile.gettempdir()) / "credit-risk-ews-scorer-state"),  # unused
     )
     consumer = app._consumer  # no public handle in Quix Streams 3.28 (see ingest service)
     sink = DecisionSink(

@@ -136,6 +136,7 @@ def test_every_command_the_stack_runs_exists_in_the_project():
     commands = _project_commands()
     assert {tuple(c[2:4]) for c in commands} >= {
         ("ingest", "run"), ("ml", "train"), ("ml", "score"), ("exports", "all"), ("exports", "superset"),
+        ("ml", "serve-stream"), ("ml", "serve-api"),
     }  # fmt: skip
     for command in commands:
         shown = subprocess.run(

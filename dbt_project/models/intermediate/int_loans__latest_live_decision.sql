@@ -2,7 +2,10 @@ with
 
 decisions as (
 
+    -- Application decisions: the ones that carry a tier and, once a champion exists, a PD.
+    -- A performance event's decision (the behaviour trigger, no PD) must not hide them.
     select * from {{ ref('stg_live__loan_decisions') }}
+    where event_type = 'loan.application'
 
 ),
 
