@@ -82,6 +82,8 @@ bench: $(STAMP)
 	$(PY) -m tests.benchmarks.stream_benchmark
 	$(PY) -m tests.benchmarks.dbt_benchmark
 	$(PY) -m tests.benchmarks.ml_benchmark
+	$(PY) -m tests.benchmarks.api_benchmark
+	$(PY) -m tests.benchmarks.decision_latency_benchmark
 
 clean:
 	rm -rf target lake warehouse.duckdb warehouse.duckdb.wal
