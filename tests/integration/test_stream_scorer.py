@@ -34,7 +34,7 @@ from ml.serving.rules import project_thresholds
 from tests.integration.streaming import produce, wait_for
 from tests.postgres_cluster import controlled_cluster
 
-LOANS = 3_000  # the synthetic_csv fixture
+LOANS = 1_000  # the first of the synthetic_csv fixture's 3,000: ten checkpoints of 200
 BAD_MESSAGES = [b"not json", b'{"event_type": "loan.application"}', b"\x00\xff" * 10]
 
 
@@ -87,7 +87,7 @@ def assert_every_event_decided_once(settings: Settings) -> pd.DataFrame:
 
 def _scorer_env(stream_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     return {**stream_env, "SCORER_METRICS_PORT": "0", "SCORER_CONSUMER_GROUP": "scorer-test",
-            "ML_MODEL_DIR": str(tmp_path / "models"), "INGEST_COMMIT_EVERY": "500"}  # fmt: skip
+            "ML_MODEL_DIR": str(tmp_path / "models"), "INGEST_COMMIT_EVERY": "200"}  # fmt: skip
 
 
 def test_kill_9_twice_and_a_warehouse_outage_decide_every_event_once_on_postgres(
@@ -98,7 +98,7 @@ def test_kill_9_twice_and_a_warehouse_outage_decide_every_event_once_on_postgres
         for name, value in cluster.env.items():  # this process reads the same Postgres
             monkeypatch.setenv(name, value)
         settings = Settings.from_env({**os.environ, **env})
-        produce(env, synthetic_csv)
+        produce(env, synthetic_csv, count=2 * LOANS)
         produce_bad(env)
         crashing = {**env, "INGEST_FAULT_EXIT_AFTER_BATCHES": "1"}
         assert run_scorer(crashing).returncode == 137  # committed, offsets not: replayed
@@ -159,7 +159,7 @@ def test_on_duckdb_the_champion_scores_each_application_and_a_replay_adds_nothin
            "DUCKDB_PATH": str(tmp_path / "w.duckdb")}  # fmt: skip
     settings = Settings.from_env({**os.environ, **env})
     run_id = _fit_champion(synthetic_csv, tmp_path / "models")
-    produce(env, synthetic_csv)
+    produce(env, synthetic_csv, count=2 * LOANS)
     produce_bad(env)
     first = run_scorer(env)
     assert first.returncode == 0, first.stderr

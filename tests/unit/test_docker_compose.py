@@ -125,7 +125,7 @@ def test_prometheus_and_alertmanager_read_the_repos_rules_and_configuration():
 
 def _project_commands() -> list[list[str]]:
     """Every `python -m ...` the stack runs: service commands and the scheduler's steps."""
-    commands = [SERVICES[name]["command"] for name in ("ingest", "scheduler")]
+    commands = [SERVICES[name]["command"] for name in ("ingest", "scorer", "api", "scheduler")]
     for line in SCHEDULER_SCRIPT.read_text().splitlines():
         for step in re.findall(r"python -m [a-z_]+ [a-z-]+", line):
             commands.append(shlex.split(step))
