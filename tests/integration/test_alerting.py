@@ -1,6 +1,7 @@
 """A real Prometheus (Debian's `prometheus` binary) evaluates the repo's alert rules against a
-real landing service (`python -m ingest run` on a real broker and Postgres): quiet while all
-is well, IngestStalled and WarehouseWriteFailures firing once the warehouse is down with events
+real landing service (`python -m ingest run` on a real broker and Postgres), scraping the
+stream scorer (`python -m ml serve-stream`) and the scoring API (`python -m ml serve-api`)
+beside it under the compose stack's job names: quiet while all is well, IngestStalled and WarehouseWriteFailures firing once the warehouse is down with events
 waiting, and IngestStalled resolved once it is back and they land.
 
 Prometheus loads a copy of exports/stack/alerts/credit_risk_ews.rules.yml whose every `for:` is
@@ -14,6 +15,8 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +32,8 @@ from tests.integration.streaming import start_ingester, wait_for
 from tests.postgres_cluster import Cluster, controlled_cluster, free_port
 
 RULES = Path(__file__).resolve().parents[2] / "exports/stack/alerts/credit_risk_ews.rules.yml"
-JOB = "credit-risk-ews-ingest"  # the compose stack's job name (exports/stack/prometheus.yml)
+# The compose stack's job names (exports/stack/prometheus.yml).
+JOB, SCORER_JOB, API_JOB = "credit-risk-ews-ingest", "credit-risk-ews-scorer", "credit-risk-ews-api"
 FOR = "2s"
 EVENTS = 200
 
@@ -48,8 +52,9 @@ def _rules_with_short_for(path: Path) -> set[str]:
 
 
 @contextmanager
-def _prometheus(work: Path, metrics_port: int) -> Iterator[int]:
-    """Prometheus on a free loopback port, scraping the service and evaluating every second."""
+def _prometheus(work: Path, targets: dict[str, int]) -> Iterator[int]:
+    """Prometheus on a free loopback port, scraping each job's port and evaluating every
+    second."""
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.fail("prometheus is not installed: apt-get install prometheus (.ci/run does)")
@@ -57,7 +62,8 @@ def _prometheus(work: Path, metrics_port: int) -> Iterator[int]:
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
         "rule_files": ["rules.yml"],
         "scrape_configs": [
-            {"job_name": JOB, "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}]}
+            {"job_name": job, "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}
+            for job, port in targets.items()
         ],
     }
     (work / "prometheus.yml").write_text(yaml.safe_dump(config))
@@ -99,14 +105,47 @@ def _answers(metrics_port: int) -> bool:
     return True
 
 
-def _ingest_up(port: int) -> bool:
+def _all_up(port: int) -> bool:
     result = (_api(port, "/api/v1/query?query=up") or {"result": []})["result"]
-    return [sample["value"][1] for sample in result] == ["1"]
+    return sorted(sample["value"][1] for sample in result) == ["1", "1", "1"]
 
 
-def _landed(port: int) -> int:
-    result = (_api(port, "/api/v1/query?query=sum(ingest_events_landed_total)") or {})["result"]
-    return int(result[0]["value"][1]) if result else 0
+def _total(port: int, metric: str) -> int:
+    result = (_api(port, f"/api/v1/query?query=sum({metric})") or {"result": []})["result"]
+    return int(float(result[0]["value"][1])) if result else 0
+
+
+@contextmanager
+def _scorer_and_api(stream_env: dict[str, str], work: Path) -> Iterator[dict[str, int]]:
+    """The stream scorer (on topics of its own that stay empty, and a DuckDB file: nothing the
+    drill does reaches it) and the API, each with its /metrics on a free port."""
+    ports = {SCORER_JOB: free_port(), API_JOB: free_port()}
+    scorer_env = {**stream_env, "WAREHOUSE": "duckdb", "DUCKDB_PATH": str(work / "s.duckdb"),
+                  "INGEST_APPLICATIONS_TOPIC": f"idle-{stream_env['INGEST_APPLICATIONS_TOPIC']}",
+                  "INGEST_PERFORMANCE_TOPIC": f"idle-{stream_env['INGEST_PERFORMANCE_TOPIC']}",
+                  "SCORER_METRICS_PORT": str(ports[SCORER_JOB]),
+                  "ML_MODEL_DIR": str(work / "models")}  # fmt: skip
+    commands = (
+        (["serve-stream"], scorer_env),
+        (["serve-api", "--port", str(ports[API_JOB])], {"ML_MODEL_DIR": str(work / "models")}),
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "ml", *args],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for args, env in commands
+    ]
+    try:
+        for port in ports.values():
+            wait_for(lambda p=port: _answers(p), 60, f"/metrics on {port}")
+        yield ports
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def _produce_one_per_batch(env: dict[str, str], csv_path: Path, count: int) -> None:
@@ -141,8 +180,17 @@ def test_a_stalled_landing_service_fires_the_repos_alerts_and_recovery_resolves_
             # Prometheus starts once the service answers: a failed first scrape would make
             # MetricsTargetDown fire within its shortened `for:`.
             wait_for(lambda: _answers(metrics_port), 60, "the service's /metrics")
-            with _prometheus(tmp_path, metrics_port) as prometheus:
+            with (
+                _scorer_and_api(stream_env, tmp_path) as ports,
+                _prometheus(tmp_path, {JOB: metrics_port, **ports}) as prometheus,
+            ):
                 _stall_and_recover(prometheus, cluster, env, synthetic_csv, alert_names)
+                # After the drill: a first request (cold, on a loaded machine) may well take
+                # over ScoreApiLatencyHigh's 250 ms, which fires under the test's short `for:`.
+                _score_one(ports[API_JOB])
+                wait_for(
+                    lambda: _total(prometheus, "score_api_requests_total") >= 1, 10, "API figures"
+                )
         except BaseException:
             service.kill()  # it may be retrying against the stopped warehouse: no clean stop
             service.communicate()
@@ -155,7 +203,7 @@ def test_a_stalled_landing_service_fires_the_repos_alerts_and_recovery_resolves_
 def _stall_and_recover(
     prometheus: int, cluster: Cluster, env: dict[str, str], csv_path: Path, alert_names: set[str]
 ) -> None:
-    wait_for(lambda: _ingest_up(prometheus), 30, "Prometheus to scrape the service")
+    wait_for(lambda: _all_up(prometheus), 30, "Prometheus to scrape the three services")
     rules = _api(prometheus, "/api/v1/rules")["groups"]
     assert {r["name"] for g in rules for r in g["rules"] if r["type"] == "alerting"} == alert_names
     assert not _alerts(prometheus, "firing") and not _alerts(prometheus, "pending")
@@ -174,4 +222,19 @@ def _stall_and_recover(
 
     cluster.start()
     wait_for(lambda: "IngestStalled" not in _alerts(prometheus, "firing"), 60, "recovery")
-    wait_for(lambda: _landed(prometheus) == EVENTS, 30, "every event to land")
+    wait_for(
+        lambda: _total(prometheus, "ingest_events_landed_total") == EVENTS,
+        30,
+        "every event to land",
+    )
+
+
+def _score_one(api_port: int) -> None:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{api_port}/score", data=b'{"loan_amnt": "1000"}',
+        headers={"Content-Type": "application/json"}, method="POST",
+    )  # fmt: skip
+    try:
+        urllib.request.urlopen(request, timeout=10).close()
+    except urllib.error.HTTPError as refused:  # 422: the required fields are missing
+        assert refused.code == 422
