@@ -81,20 +81,24 @@ class IngestMetrics:
         )
 
     def total(self, name: str) -> int:
-        """The sum of a counter over all its labels, e.g. total("ingest_events_landed")."""
-        return int(
-            sum(
-                sample.value
-                for family in self.registry.collect()
-                for sample in family.samples
-                if sample.name == f"{name}_total"
-            )
-        )
+        return counter_total(self.registry, name)
 
     def serve(self, port: int, host: str, health: HealthCheck) -> None:
         """Serve /metrics and /health on `host` only (port 0 leaves both off)."""
         self.healthy.set_function(lambda: float(health()[0]))
         serve_registry(self.registry, port, host, health)
+
+
+def counter_total(registry: CollectorRegistry, name: str) -> int:
+    """The sum of a counter over all its labels, e.g. ("ingest_events_landed")."""
+    return int(
+        sum(
+            sample.value
+            for family in registry.collect()
+            for sample in family.samples
+            if sample.name == f"{name}_total"
+        )
+    )
 
 
 def serve_registry(

@@ -82,6 +82,25 @@ def watch_idle(
             return
 
 
+def event_application(settings: Settings, consumer_group: str, log_level: str) -> Application:
+    """A Quix Streams app on the event topics (created if missing) in `consumer_group`,
+    checkpointing as the settings say: the landing service's and the stream scorer's."""
+    ensure_topics(settings.kafka_bootstrap, list(settings.topics.values()))
+    extra = client_config(settings.kafka_bootstrap)
+    extra.pop("bootstrap.servers")
+    return Application(
+        broker_address=settings.kafka_bootstrap,
+        consumer_group=consumer_group,
+        auto_offset_reset="earliest",
+        commit_interval=settings.commit_interval,
+        commit_every=settings.checkpoint_messages,
+        consumer_extra_config=extra,
+        loglevel=log_level,
+        # Unused (no stateful steps), but Quix Streams creates it: a writable place per group.
+        state_dir=str(Path(tempfile.gettempdir()) / f"credit-risk-ews-quix-{consumer_group}"),
+    )
+
+
 def run_service(
     settings: Settings,
     until_idle: float | None = None,
@@ -91,22 +110,7 @@ def run_service(
     started = time.perf_counter()
     metrics = metrics or IngestMetrics()
     topics = {topic: event_type for event_type, topic in settings.topics.items()}
-    ensure_topics(settings.kafka_bootstrap, list(topics))
-    extra = client_config(settings.kafka_bootstrap)
-    extra.pop("bootstrap.servers")
-    app = Application(
-        broker_address=settings.kafka_bootstrap,
-        consumer_group=settings.consumer_group,
-        auto_offset_reset="earliest",
-        commit_interval=settings.commit_interval,
-        commit_every=settings.checkpoint_messages,
-        consumer_extra_config=extra,
-        loglevel=log_level,
-        state_dir=str(Path(tempfile.gettempdir()) / "credit-risk-ews-quix-state"),  # unused
-    )
-    # The app's consumer: Quix Streams 3.28 has no public handle on it (get_consumer() makes
-    # another), and its cached high watermarks (updated with every fetch, no request) give
-    # the lag, its assignment the idle watch.
+    app = event_application(settings, settings.consumer_group, log_level)
     consumer = app._consumer
     sink = WarehouseSink(
         partial(open_initialised_writer, settings),

@@ -24,29 +24,25 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pandas as pd
 from confluent_kafka import TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from quixstreams import Application
 from quixstreams.sinks import BaseSink, SinkBackpressureError
 
 from ingest.events import APPLICATION, LoanEvent
 from ingest.settings import Settings
 from ingest.streaming.decoding import Rejection, decode_event
-from ingest.streaming.metrics import serve_registry
-from ingest.streaming.service import watch_idle
+from ingest.streaming.metrics import counter_total, serve_registry
+from ingest.streaming.service import event_application, watch_idle
 from ingest.streaming.sink import Backoff, WatermarkLookup
-from ingest.streaming.topics import client_config, ensure_topics
 from ingest.warehouse.session import WarehouseSession, WarehouseUnavailable, open_session
 from ml.serving.champion import ChampionWatcher
 from ml.serving.decide import decide_applications
@@ -95,14 +91,7 @@ class ScorerMetrics:
         )  # fmt: skip
 
     def total(self, name: str) -> int:
-        return int(
-            sum(
-                sample.value
-                for family in self.registry.collect()
-                for sample in family.samples
-                if sample.name == f"{name}_total"
-            )
-        )
+        return counter_total(self.registry, name)
 
 
 @dataclass
@@ -351,19 +340,7 @@ def run_scorer(
     started = time.perf_counter()
     metrics = metrics or ScorerMetrics()
     topics = {topic: event_type for event_type, topic in settings.topics.items()}
-    ensure_topics(settings.kafka_bootstrap, list(topics))
-    extra = client_config(settings.kafka_bootstrap)
-    extra.pop("bootstrap.servers")
-    app = Application(
-        broker_address=settings.kafka_bootstrap,
-        consumer_group=settings.scorer_group,
-        auto_offset_reset="earliest",
-        commit_interval=settings.commit_interval,
-        commit_every=settings.checkpoint_messages,
-        consumer_extra_config=extra,
-        loglevel=log_level,
-        state_dir=str(Path(tempfile.gettempdir()) / "credit-risk-ews-scorer-state"),  # unused
-    )
+    app = event_application(settings, settings.scorer_group, log_level)
     consumer = app._consumer  # no public handle in Quix Streams 3.28 (see ingest service)
     sink = DecisionSink(
         partial(open_session, settings),

@@ -14,8 +14,15 @@ from ingest.streaming.producer import produce_csv
 
 
 def start_ingester(env: Mapping[str, str], until_idle: float = 2.0) -> subprocess.Popen:
+    return start_consumer(["ingest", "run"], env, until_idle)
+
+
+def start_consumer(
+    command: list[str], env: Mapping[str, str], until_idle: float
+) -> subprocess.Popen:
+    """`python -m <command> --until-idle N` (the landing service or the stream scorer)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "ingest", "run", "--until-idle", str(until_idle)],
+        [sys.executable, "-m", *command, "--until-idle", str(until_idle)],
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -11,7 +11,6 @@ import csv
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,7 +30,7 @@ from ml.features import model_frame
 from ml.serving.champion import write_pointer
 from ml.serving.decide import decide_applications
 from ml.serving.rules import project_thresholds
-from tests.integration.streaming import produce, wait_for
+from tests.integration.streaming import produce, start_consumer, wait_for
 from tests.postgres_cluster import controlled_cluster
 
 LOANS = 1_000  # the first of the synthetic_csv fixture's 3,000: ten checkpoints of 200
@@ -39,13 +38,7 @@ BAD_MESSAGES = [b"not json", b'{"event_type": "loan.application"}', b"\x00\xff" 
 
 
 def start_scorer(env: Mapping[str, str], until_idle: float = 2.0) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "ml", "serve-stream", "--until-idle", str(until_idle)],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_consumer(["ml", "serve-stream"], env, until_idle)
 
 
 def run_scorer(env: Mapping[str, str], timeout: float = 180) -> subprocess.CompletedProcess:
