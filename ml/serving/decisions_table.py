@@ -3,8 +3,9 @@
 The primary key is the event's Kafka coordinates and its content identity, the raw tables' key
 (ingest/warehouse/raw_tables.py): a replay after a crash finds its rows already there and adds
 nothing, and a recreated topic's reused offsets carry other event ids, so they are new rows.
-`reason_codes` is a JSON array of strings (the same text on both engines; dbt reads it as
-text). Events the scorer could not decode land in `live.decision_quarantine` with the reason,
+`reason_codes` is a JSON array of strings and `top_features` a JSON array of
+{feature, direction, contribution} (the API's), null without a champion: the same text on both
+engines; dbt reads them as text. Events the scorer could not decode land in `live.decision_quarantine` with the reason,
 in the same transaction as the checkpoint's decisions.
 """
 
@@ -19,7 +20,7 @@ QUARANTINE = f"{SCHEMA}.decision_quarantine"
 DECISION_COLUMNS = (
     "loan_id", "event_id", "event_type", "source_name", "source_partition", "source_offset",
     "event_time", "decided_at", "model_run_id", "pd", "risk_decile", "risk_tier", "rule_flag",
-    "reason_codes",
+    "reason_codes", "top_features",
 )  # fmt: skip
 
 DDL = (
@@ -39,6 +40,7 @@ DDL = (
         risk_tier text,
         rule_flag boolean not null,
         reason_codes text not null,
+        top_features text,
         primary key (source_name, source_partition, source_offset, event_id)
     )""",
     f"""create table if not exists {QUARANTINE} (

@@ -150,6 +150,7 @@ def decision_frames(
             "source_partition": partition, "source_offset": offset,
             "event_time": _timestamp(timestamp), "decided_at": decided_at,
             "model_run_id": None, "pd": None, "risk_decile": None, "risk_tier": None,
+            "top_features": None,
         }  # fmt: skip
         if (decision := by_event.get(id(event))) is not None:
             row |= {
@@ -159,6 +160,11 @@ def decision_frames(
                 "risk_tier": decision.rule.risk_tier,
                 "rule_flag": decision.rule.early_warning_flag,
                 "reason_codes": orjson.dumps(list(decision.rule.reasons)).decode(),
+                "top_features": (
+                    orjson.dumps([vars(f) for f in decision.model.top_features]).decode()
+                    if decision.model
+                    else None
+                ),
             }
         else:
             reason = behaviour_reason(event.payload.get("loan_status"))

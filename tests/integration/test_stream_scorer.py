@@ -8,6 +8,7 @@ a real Postgres, DuckDB.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -165,6 +166,8 @@ def test_on_duckdb_the_champion_scores_each_application_and_a_replay_adds_nothin
     scored = applications[applications.risk_tier != "Rejected"]
     assert (scored.model_run_id == run_id).all() and scored.pd.between(0, 1).all()
     assert scored.risk_decile.between(1, 10).all() and scored.risk_decile.nunique() == 10
+    top = [json.loads(t) for t in scored.top_features]
+    assert all(1 <= len(t) <= 3 and t[0]["direction"] in ("raises", "lowers") for t in top)
     performance = rows[rows.event_type == "loan.performance"]
     assert performance.pd.isna().all() and performance.risk_tier.isna().all()
     late = performance[performance.reason_codes.str.contains("BEHAVIOUR_")]
