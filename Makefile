@@ -19,7 +19,10 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@# uv installs the locked set (constraints.txt, the same versions pip picks) in seconds
+	@# where pip took 4 minutes of CI's 20; pip only bootstraps uv itself.
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt uv
+	$(PY) -m uv pip install --quiet --python $(PY) -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -61,7 +64,7 @@ lint: $(STAMP)
 # two run side by side in about half the time on 2 cores (each worker starts its own
 # Postgres, broker and S3 endpoint; dbt gets a target folder per worker).
 test: lint
-	$(VENV)/bin/pytest -n 2 --dist loadfile
+	$(VENV)/bin/pytest -n 2 --dist loadfile --durations=30
 
 docs: $(STAMP)
 	$(DBT) docs generate --profiles-dir profiles --target $(WAREHOUSE)

@@ -97,8 +97,9 @@ def test_python_cleaning_and_rules_agree_with_dbt_row_for_row(tmp_path):
     flags = [f.flag_name for f in APPLICATION_FIELDS if f.flag_name]
     mismatches = []
     assert len(staged) == LOANS
-    for column in columns:  # not vacuous: every column holds values and nulls
-        assert 0 < staged[column].notna().sum() < LOANS, column
+    for column in columns:  # not vacuous: every parsed column holds values and nulls
+        if column not in TEXT_FIELDS:
+            assert 0 < staged[column].notna().sum() < LOANS, column
     for row in staged.itertuples(index=False):
         payload = payloads[row.loan_id]
         clean = clean_application(payload, row.landed_at.year, thresholds.dti_max_valid)
