@@ -17,26 +17,11 @@ from ml.registry import LOAN_PREDICTIONS
 from ml.registry import ensure_tables as ensure_prediction_tables
 from ml.serving.decisions_table import DECISIONS
 from ml.serving.decisions_table import ensure_tables as ensure_decision_tables
-from tests.book_updates import split_book, write_next_month
 from tests.dbt_runner import SCORED_MODELS, run_dbt
+from tests.dbt_tables import assert_same_tables, duckdb_query, table_contents, two_loads
 from tests.landing import duckdb_writer, land_csv, postgres_writer
 
 KPI_QUERY = "select * from marts.kpi_summary order by segment_type, segment"
-MODEL_SCHEMAS = ("staging", "intermediate", "marts")
-# When dbt staged a row differs between an incremental run and a full refresh by design.
-RUN_BOOKKEEPING = {"staged_at", "last_staged_at"}
-
-
-@pytest.fixture(scope="module")
-def book_in_two_loads(tmp_path_factory, synthetic_csv) -> tuple[Path, Path, Path]:
-    """The book as two files landed one after the other, and next month's news for 300
-    loans of the first: an incremental run must find them by what landed since its last run,
-    not by what landed in the latest load."""
-    folder = tmp_path_factory.mktemp("loads")
-    first, second, update = folder / "first.csv", folder / "second.csv", folder / "update.csv"
-    split_book(synthetic_csv, first, second, 1500)
-    assert write_next_month(first, update, 300) == 300
-    return first, second, update
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +30,6 @@ def duckdb_built(tmp_path_factory, synthetic_csv) -> Path:
     land_csv(duckdb_writer(path), synthetic_csv)
     run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(path)})
     return path
-
-
-def duckdb_query(path: Path, query: str) -> pd.DataFrame:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(query).df()
 
 
 def test_kpis_match_an_independent_computation_from_the_csv(duckdb_built, synthetic_csv):
@@ -241,48 +221,10 @@ UNIQUE_INDEX_QUERY = (
 )
 
 
-def table_contents(query) -> dict[str, pd.DataFrame]:
-    """Every model table, rows in a stable order, keyed by schema.table."""
-    tables = query(
-        "select table_schema, table_name from information_schema.tables "
-        f"where table_schema in {MODEL_SCHEMAS} and table_type = 'BASE TABLE'"
-    )
-    contents = {}
-    for schema, name in tables.itertuples(index=False):
-        frame = query(f"select * from {schema}.{name}")
-        frame = frame.drop(columns=[c for c in frame.columns if c in RUN_BOOKKEEPING])
-        contents[f"{schema}.{name}"] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
-    return contents
-
-
-def assert_same_tables(incremental: dict, full: dict) -> None:
-    assert sorted(incremental) == sorted(full)
-    for name, frame in full.items():
-        pd.testing.assert_frame_equal(incremental[name], frame, obj=name, check_dtype=False)
-
-
-def test_duckdb_incremental_runs_equal_a_full_refresh(book_in_two_loads, tmp_path):
-    first, second, update = book_in_two_loads
-    path = tmp_path / "incremental.duckdb"
-    env = {"DUCKDB_PATH": str(path)}
-    land_csv(duckdb_writer(path), first)
-    land_csv(duckdb_writer(path), second)
-    run_dbt("build", target="duckdb", env=env)
-    land_csv(duckdb_writer(path), update)
-    run_dbt("build", target="duckdb", env=env)
-    moved = duckdb_query(
-        path, "select count(*) as n from marts.fct_loans where as_of_date = '2019-04-01'"
-    )
-    assert moved.n[0] == 300
-    incremental = table_contents(lambda q: duckdb_query(path, q))
-    run_dbt("build", "--full-refresh", target="duckdb", env=env)
-    assert_same_tables(incremental, table_contents(lambda q: duckdb_query(path, q)))
-
-
 def test_postgres_builds_the_same_kpis_and_increments_like_a_full_refresh(
-    duckdb_built, book_in_two_loads, postgres_env
+    duckdb_built, synthetic_csv, postgres_env, tmp_path
 ):
-    first, second, update = book_in_two_loads
+    first, second, update = two_loads(tmp_path, synthetic_csv)
     land_csv(postgres_writer(), first)
     land_csv(postgres_writer(), second)
     run_dbt("build", target="postgres", env=postgres_env)
