@@ -51,6 +51,7 @@ class Settings:
     model_dir: Path = Path("lake/models")
     scorer_group: str = "credit-risk-ews-scorer"  # the stream scorer's own consumer group
     scorer_metrics_port: int = 9109
+    scorer_top_features: int = 1  # 0: the stream scorer skips top features (PD and decile only)
 
     @property
     def checkpoint_messages(self) -> int:
@@ -93,6 +94,7 @@ class Settings:
             model_dir=Path(env.get("ML_MODEL_DIR") or cls.model_dir),
             scorer_group=env.get("SCORER_CONSUMER_GROUP") or cls.scorer_group,
             scorer_metrics_port=_int(env, "SCORER_METRICS_PORT", cls.scorer_metrics_port),
+            scorer_top_features=_int(env, "SCORER_TOP_FEATURES", cls.scorer_top_features),
             fault_exit_after_batches=_int(
                 env, "INGEST_FAULT_EXIT_AFTER_BATCHES", cls.fault_exit_after_batches
             ),

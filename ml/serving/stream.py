@@ -111,6 +111,7 @@ def decision_frames(
     thresholds: Thresholds,
     watcher: ChampionWatcher,
     decided_at: datetime,
+    explain: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The decision rows and the quarantine rows of a checkpoint's messages (pure but for
     the model call): one application batch through the model, performance events by status."""
@@ -136,7 +137,7 @@ def decision_frames(
         year = _timestamp(applications[-1][1]).year
         payloads = [a[0].payload for a in applications]
         try:
-            decisions = decide_applications(payloads, year, thresholds, champion)
+            decisions = decide_applications(payloads, year, thresholds, champion, explain)
         except Exception:  # a champion that cannot score: the rules still decide, pd null
             log.exception("champion %s failed to score; deciding by the rules alone",
                           champion.run_id if champion else None)  # fmt: skip
@@ -248,7 +249,7 @@ class DecisionSink(BaseSink):
         decided_at = datetime.now(UTC).replace(tzinfo=None)
         decisions, quarantine = decision_frames(
             checkpoint.messages, self.expected_types, self.settings.max_event_bytes,
-            self.thresholds, self.watcher, decided_at,
+            self.thresholds, self.watcher, decided_at, bool(self.settings.scorer_top_features),
         )  # fmt: skip
         try:
             with self.connect() as session, session.transaction():
