@@ -192,6 +192,23 @@ def write_decisions(session: WarehouseSession, table: str, frame: pd.DataFrame, 
     return int(count)
 
 
+def write_checkpoint(
+    session: WarehouseSession, decisions: pd.DataFrame, quarantine: pd.DataFrame
+) -> tuple[int, int]:
+    """A checkpoint's decision and quarantine rows, in the session's transaction: how many of
+    each were new (a replay's are not)."""
+    ensure_tables(session)
+    new = (
+        write_decisions(session, DECISIONS, decisions, KEY + ", event_id") if len(decisions) else 0
+    )
+    held = (
+        write_decisions(session, QUARANTINE, quarantine, KEY + ", record_id")
+        if len(quarantine)
+        else 0
+    )
+    return new, held
+
+
 class DecisionSink(BaseSink):
     def __init__(
         self,
@@ -253,13 +270,7 @@ class DecisionSink(BaseSink):
         )  # fmt: skip
         try:
             with self.connect() as session, session.transaction():
-                ensure_tables(session)
-                new = write_decisions(session, DECISIONS, decisions, KEY + ", event_id")
-                held = (
-                    write_decisions(session, QUARANTINE, quarantine, KEY + ", record_id")
-                    if len(quarantine)
-                    else 0
-                )
+                new, held = write_checkpoint(session, decisions, quarantine)
                 self._check_drift(session)
         except Exception as exc:  # down, timed out, dropped mid-write: replay, never stop
             delay = self.backoff.next_delay()
