@@ -23,22 +23,6 @@ from tests.postgres_cluster import free_port, throwaway_cluster
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-# The longest test files, longest first (`make test` lists the slowest tests). Under
-# `--dist loadfile` each file goes whole to the next free worker in collection order, so a long
-# file collected last is a long tail with the other worker idle: these start first.
-SLOW_FILES_FIRST = (
-    "test_superset.py", "test_dbt_build.py", "test_dbt_incremental.py",
-    "test_renamed_warehouse.py", "test_streaming_exactly_once.py", "test_ml.py",
-    "test_stream_scorer.py", "test_event_identity.py", "test_exports_snapshot.py",
-    "test_dbt_odd_values.py",
-)  # fmt: skip
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank = {name: position for position, name in enumerate(SLOW_FILES_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[dict[str, str]]:
     """PG* variables of a server for the session: the caller's if PGHOST is set, else ours."""
