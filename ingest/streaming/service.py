@@ -21,7 +21,7 @@ from quixstreams import Application
 
 from ingest.settings import Settings
 from ingest.streaming.metrics import IngestMetrics
-from ingest.streaming.sink import Backoff, WarehouseSink
+from ingest.streaming.sink import Backoff, WarehouseSink, WatermarkLookup
 from ingest.streaming.topics import client_config, ensure_topics
 from ingest.warehouse.writer import open_initialised_writer
 
@@ -101,6 +101,34 @@ def event_application(settings: Settings, consumer_group: str, log_level: str) -
     )
 
 
+def high_watermarks(app: Application) -> WatermarkLookup:
+    """The app's consumer's cached high watermarks (updated with every fetch, no request).
+    Quix Streams 3.28 has no public handle on that consumer (get_consumer() makes another)."""
+    consumer = app._consumer
+    return lambda topic, partition: consumer.get_watermark_offsets(
+        TopicPartition(topic, partition), cached=True
+    )[1]
+
+
+def run_sink(
+    app: Application, sink: IdleAware, topic_names: list[str], until_idle: float | None
+) -> None:
+    """Feed every event topic's raw messages to `sink` and run the app until it is stopped,
+    or (`until_idle`) until it has been quiet that many seconds (watch_idle)."""
+    for name in topic_names:
+        topic = app.topic(name, value_deserializer="bytes", key_deserializer="bytes")
+        app.dataframe(topic).sink(sink)
+    done = threading.Event()
+    if until_idle is not None:
+        threading.Thread(
+            target=watch_idle, args=(app, sink, until_idle, done), daemon=True, name="idle"
+        ).start()
+    try:
+        app.run()
+    finally:
+        done.set()
+
+
 def run_service(
     settings: Settings,
     until_idle: float | None = None,
@@ -111,33 +139,20 @@ def run_service(
     metrics = metrics or IngestMetrics()
     topics = {topic: event_type for event_type, topic in settings.topics.items()}
     app = event_application(settings, settings.consumer_group, log_level)
-    consumer = app._consumer
     sink = WarehouseSink(
         partial(open_initialised_writer, settings),
         topics,
         settings.max_event_bytes,
         metrics,
-        watermarks=lambda topic, partition: consumer.get_watermark_offsets(
-            TopicPartition(topic, partition), cached=True
-        )[1],
+        watermarks=high_watermarks(app),
         exit_after_batches=settings.fault_exit_after_batches,
     )
     metrics.serve(
         settings.metrics_port, settings.metrics_host, lambda: sink.health(settings.stall_seconds)
     )
-    for name in topics:
-        topic = app.topic(name, value_deserializer="bytes", key_deserializer="bytes")
-        app.dataframe(topic).sink(sink)
-
-    done = threading.Event()
-    if until_idle is not None:
-        threading.Thread(
-            target=watch_idle, args=(app, sink, until_idle, done), daemon=True, name="idle"
-        ).start()
     try:
-        app.run()
+        run_sink(app, sink, list(topics), until_idle)
     finally:
-        done.set()
         sink.close()
     return ServiceReport(
         consumed=metrics.total("ingest_events_consumed"),

@@ -22,6 +22,7 @@ writer at a time: run the scorer after the landing service (`--until-idle`), not
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import threading
@@ -33,7 +34,6 @@ from typing import Any
 
 import orjson
 import pandas as pd
-from confluent_kafka import TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from quixstreams.sinks import BaseSink, SinkBackpressureError
 
@@ -41,7 +41,7 @@ from ingest.events import APPLICATION, LoanEvent
 from ingest.settings import Settings
 from ingest.streaming.decoding import Rejection, decode_event
 from ingest.streaming.metrics import counter_total, serve_registry
-from ingest.streaming.service import event_application, watch_idle
+from ingest.streaming.service import event_application, high_watermarks, run_sink
 from ingest.streaming.sink import Backoff, WatermarkLookup
 from ingest.warehouse.session import WarehouseSession, WarehouseUnavailable, open_session
 from ml.serving.champion import ChampionWatcher
@@ -295,8 +295,8 @@ class DecisionSink(BaseSink):
         held: int,
         at: datetime,
     ) -> None:
-        for _, _, topic, _, _ in checkpoint.messages:
-            self.metrics.consumed.labels(topic).inc()
+        for topic, n in collections.Counter(m[2] for m in checkpoint.messages).items():
+            self.metrics.consumed.labels(topic).inc(n)
         if new == len(decisions):  # a replay's rows are not new: count only a first write
             for (event_type, flagged), n in (
                 decisions.groupby(["event_type", "rule_flag"]).size().items()
@@ -359,7 +359,6 @@ def run_scorer(
     metrics = metrics or ScorerMetrics()
     topics = {topic: event_type for event_type, topic in settings.topics.items()}
     app = event_application(settings, settings.scorer_group, log_level)
-    consumer = app._consumer  # no public handle in Quix Streams 3.28 (see ingest service)
     sink = DecisionSink(
         partial(open_session, settings),
         topics,
@@ -367,23 +366,10 @@ def run_scorer(
         metrics,
         ChampionWatcher(settings.model_dir),
         thresholds or project_thresholds(),
-        watermarks=lambda topic, partition: consumer.get_watermark_offsets(
-            TopicPartition(topic, partition), cached=True
-        )[1],
+        watermarks=high_watermarks(app),
     )
     serve_registry(metrics.registry, settings.scorer_metrics_port, settings.metrics_host)
-    for name in topics:
-        topic = app.topic(name, value_deserializer="bytes", key_deserializer="bytes")
-        app.dataframe(topic).sink(sink)
-    done = threading.Event()
-    if until_idle is not None:
-        threading.Thread(
-            target=watch_idle, args=(app, sink, until_idle, done), daemon=True, name="idle"
-        ).start()
-    try:
-        app.run()
-    finally:
-        done.set()
+    run_sink(app, sink, list(topics), until_idle)
     return ScorerReport(
         consumed=metrics.total("scorer_events_consumed"),
         decided=metrics.total("scorer_decisions_written"),
