@@ -21,6 +21,7 @@ from ingest.synthetic import write_synthetic_csv
 from tests.postgres_cluster import free_port, throwaway_cluster
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+WORKER_DATABASE = f"t_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="session")
@@ -35,11 +36,16 @@ def postgres_server() -> Iterator[dict[str, str]]:
 
 @pytest.fixture
 def postgres_env(postgres_server, monkeypatch) -> Iterator[dict[str, str]]:
-    """A fresh database on the session's server, exported as PG* variables for the test."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
+    """A fresh database on the session's server, exported as PG* variables for the test.
+
+    Its name is the same for every test of a worker process (tests of one worker run one at
+    a time): dbt parses the whole project again when the connection differs from its last
+    run's, 9 s a time here."""
+    name = WORKER_DATABASE
     admin = psycopg2.connect(**_connect_args(postgres_server))
     admin.autocommit = True
     with admin.cursor() as cur:
+        cur.execute(f"drop database if exists {name} with (force)")
         cur.execute(f"create database {name}")
     env = {**postgres_server, "PGDATABASE": name}
     for key, value in env.items():
