@@ -118,10 +118,13 @@ class _BoostedTrees(_Pipeline):
         self.known_categories, self.feature_map = model._bin_mapper.make_known_categories_bitsets()
 
     def encode(self, records: list[dict[str, Any]]) -> Columns:
-        return {
-            name: np.array([self.encode_value(name, r.get(name)) for r in records], dtype=float)
-            for name in self.features
-        }
+        columns = {}
+        for name in self.features:
+            values = [record.get(name) for record in records]
+            if name in self.codes:
+                values = [self.encode_value(name, value) for value in values]
+            columns[name] = np.array(values, dtype=float)  # None becomes NaN
+        return columns
 
     def encode_value(self, name: str, value: Any) -> float:
         if name in self.codes:  # as model_frame writes it, then the ordinal encoder's code
