@@ -39,11 +39,17 @@ from ingest.events import (
 # an index on one (Postgres btree entries stop at about 2.7 KB) must never fail a write.
 MAX_ENVELOPE_TEXT = 512
 # A JSON escape for NUL preceded by an even number of backslashes (so `\\u0000`, an
-# escaped backslash followed by 'u0000', is text, not a NUL).
+# escaped backslash followed by 'u0000', is text, not a NUL). The regex runs only on a message
+# holding the plain text `\u0000` (a C substring search): run on every message, its
+# lookbehind at each position took 190 us of a 4 KB application's 265 us decode here.
+_NUL_TEXT = b"\\u0000"
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 # Integers too wide for 64 bits, which orjson reads as floats: the payload is then read with
-# the standard library, which keeps them exact.
-_WIDE_INTEGER = re.compile(rb"[0-9]{19}")
+# the standard library, which keeps them exact. Any run of 19 digits sends a message that way
+# (the rule event ids were first computed under, so kept exactly); found as 19 zeros after
+# every digit is translated to '0', 2 us where the regex `[0-9]{19}` took 46 us.
+_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_WIDE_INTEGER_RUN = b"0" * 19
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +95,7 @@ def _parse(raw: bytes) -> tuple[Any, bool]:
     """The message as Python values, and whether the standard library read it (integers
     wider than 64 bits, which orjson would have turned into floats, kept exact)."""
     envelope = orjson.loads(raw)
-    if isinstance(envelope, dict) and _WIDE_INTEGER.search(raw):
+    if isinstance(envelope, dict) and _WIDE_INTEGER_RUN in raw.translate(_DIGITS_AS_ZERO):
         return json.loads(raw), True
     return envelope, False
 
@@ -126,7 +132,7 @@ def _decode(raw: bytes | None, expected_type: str, max_bytes: int) -> LoanEvent 
         return Rejection(None, f"not JSON: {exc!s:.200}")
     if not isinstance(envelope, dict):
         return Rejection(None, f"JSON {type(envelope).__name__}, not an object with an envelope")
-    if _NUL_ESCAPE.search(raw):  # JSON can only carry a NUL escaped
+    if _NUL_TEXT in raw and _NUL_ESCAPE.search(raw):  # JSON can only carry a NUL escaped
         return Rejection(None, NUL_REASON)
 
     fields: dict[str, str] = {}

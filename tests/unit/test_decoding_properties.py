@@ -6,8 +6,10 @@ import re
 import uuid
 
 from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from ingest.events import LoanEvent, valid_loan_id
+from ingest.streaming import decoding
 from ingest.streaming.decoding import Rejection, decode_event
 from tests.properties import messages
 
@@ -46,3 +48,14 @@ def test_any_message_decodes_or_is_rejected_with_a_reason(raw):
     assert not any("\x00" in text for text in _texts(payload))
     for text in (decoded.source, decoded.loan_id, decoded.payload_json):
         assert "\x00" not in text
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=200) | st.lists(st.sampled_from([b"1", b"9", b"0", b"a", b"\\", b"u0000", b"\\u0000", b'"', b"7" * 18]), max_size=40).map(b"".join))  # fmt: skip
+def test_the_fast_checks_agree_with_the_regexes_event_ids_were_computed_under(raw):
+    """The 19-digit and NUL-escape checks decide how a message is read and stored, so its
+    event id: the fast forms must say what the original regexes said, on any bytes."""
+    wide = decoding._WIDE_INTEGER_RUN in raw.translate(decoding._DIGITS_AS_ZERO)
+    assert wide == bool(re.search(rb"[0-9]{19}", raw))
+    nul = decoding._NUL_TEXT in raw and bool(decoding._NUL_ESCAPE.search(raw))
+    assert nul == bool(re.search(rb"(?<!\\)(?:\\\\)*\\u0000", raw))
