@@ -82,9 +82,12 @@ def watch_idle(
             return
 
 
-def event_application(settings: Settings, consumer_group: str, log_level: str) -> Application:
+def event_application(
+    settings: Settings, consumer_group: str, commit_interval: float, log_level: str
+) -> Application:
     """A Quix Streams app on the event topics (created if missing) in `consumer_group`,
-    checkpointing as the settings say: the landing service's and the stream scorer's."""
+    checkpointing every `commit_interval` seconds or the settings' checkpoint size: the
+    landing service's and the stream scorer's."""
     ensure_topics(settings.kafka_bootstrap, list(settings.topics.values()))
     extra = client_config(settings.kafka_bootstrap)
     extra.pop("bootstrap.servers")
@@ -92,7 +95,7 @@ def event_application(settings: Settings, consumer_group: str, log_level: str) -
         broker_address=settings.kafka_bootstrap,
         consumer_group=consumer_group,
         auto_offset_reset="earliest",
-        commit_interval=settings.commit_interval,
+        commit_interval=commit_interval,
         commit_every=settings.checkpoint_messages,
         consumer_extra_config=extra,
         loglevel=log_level,
@@ -138,7 +141,7 @@ def run_service(
     started = time.perf_counter()
     metrics = metrics or IngestMetrics()
     topics = {topic: event_type for event_type, topic in settings.topics.items()}
-    app = event_application(settings, settings.consumer_group, log_level)
+    app = event_application(settings, settings.consumer_group, settings.commit_interval, log_level)
     sink = WarehouseSink(
         partial(open_initialised_writer, settings),
         topics,

@@ -358,7 +358,9 @@ def run_scorer(
     started = time.perf_counter()
     metrics = metrics or ScorerMetrics()
     topics = {topic: event_type for event_type, topic in settings.topics.items()}
-    app = event_application(settings, settings.scorer_group, log_level)
+    app = event_application(
+        settings, settings.scorer_group, settings.scorer_commit_interval, log_level
+    )
     sink = DecisionSink(
         partial(open_session, settings),
         topics,

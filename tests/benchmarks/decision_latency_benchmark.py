@@ -91,7 +91,8 @@ def main() -> None:
         f"{report.events_sent:,} events produced in {report.seconds:.0f}s "
         f"({report.events_sent / report.seconds:,.0f}/s, half of them applications)"
     )
-    print(f"  top features: {'on' if env['SCORER_TOP_FEATURES'] != '0' else 'off'}")
+    print(f"  top features: {'on' if env['SCORER_TOP_FEATURES'] != '0' else 'off'}, "
+          f"scorer checkpoint every {settings.scorer_commit_interval:g} s")  # fmt: skip
     print(f"  {decided:,} application decisions ({with_pd:,} with a PD): p50 {p50:.2f}s  "
           f"p95 {p95:.2f}s  p99 {p99:.2f}s  (target p95 < 2 s)")  # fmt: skip
 
