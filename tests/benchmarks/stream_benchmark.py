@@ -101,8 +101,8 @@ def _row_by_row(batches: list[Batch]) -> float:
     with con.cursor() as cur:
         for i, row in enumerate(rows, start=1):
             cur.execute(
-                f"insert into raw.loan_applications ({', '.join(names)}, batch_id, landed_at) "
-                f"values ({', '.join(['%s'] * len(names))}, 'rowbyrow', now())",
+                f"insert into raw.loan_applications ({', '.join(names)}, batch_id, landing_seq, "
+                f"landed_at) values ({', '.join(['%s'] * len(names))}, 'rowbyrow', 0, now())",
                 row,
             )
             if i % 200 == 0:
