@@ -4,7 +4,8 @@ A model call has a fixed cost (the pipeline's column transformer and the trees' 
 above its cost per row, so 16 clients each waiting on their own call queue behind each other.
 Requests wait in a queue; one worker thread takes everything queued (up to `max_batch`),
 decides it in one call per `explain` setting, and hands each request its own decision. A
-lone request goes alone, at once: no timer, no added wait.
+lone request goes alone, at once: no timer, no added wait. A call's answers reach each event
+loop in one callback: a callback per request woke the loop once per request.
 """
 
 from __future__ import annotations
@@ -45,20 +46,24 @@ class Coalescer(Generic[Decision]):
                     self._answer(group, explain)
 
     def _answer(self, group: list[tuple[Any, bool, asyncio.Future, Any]], explain: bool) -> None:
+        outcomes: dict[Any, list[tuple[asyncio.Future, Any, BaseException | None]]] = {}
         try:
             decisions = self.decide_batch([item[0] for item in group], explain)
         except Exception as exc:  # every request of the call gets the error (a 500)
             for _, _, future, loop in group:
-                loop.call_soon_threadsafe(_settle, future, None, exc)
-            return
-        for (_, _, future, loop), decision in zip(group, decisions, strict=True):
-            loop.call_soon_threadsafe(_settle, future, decision, None)
+                outcomes.setdefault(loop, []).append((future, None, exc))
+        else:
+            for (_, _, future, loop), decision in zip(group, decisions, strict=True):
+                outcomes.setdefault(loop, []).append((future, decision, None))
+        for loop, settled in outcomes.items():
+            loop.call_soon_threadsafe(_settle, settled)
 
 
-def _settle(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
-    if future.done():  # the client went away
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+def _settle(settled: list[tuple[asyncio.Future, Any, BaseException | None]]) -> None:
+    for future, result, error in settled:
+        if future.done():  # the client went away
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)

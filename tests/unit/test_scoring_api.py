@@ -4,10 +4,16 @@ champion picked up from its pointer without a restart, kept when its replacement
 
 from __future__ import annotations
 
+import json
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
@@ -103,3 +109,24 @@ def test_batches_and_metrics_count_every_request_and_tier(client):
     assert 'score_api_requests_total{endpoint="/score",status="422"} 1.0' in metrics
     assert 'score_api_requests_total{endpoint="/score/batch",status="200"} 1.0' in metrics
     assert 'score_api_request_duration_seconds_bucket{endpoint="/score",le="0.25"}' in metrics
+
+
+def test_a_body_that_is_not_one_json_object_is_a_422_naming_the_problem(client):
+    answers = {
+        kind: client.post("/score", content=body, headers={"content-type": "application/json"})
+        for kind, body in [("missing", b""), ("json_invalid", b"{bad"), ("dict_type", b"[1]")]
+    }
+    for kind, answer in answers.items():
+        assert answer.status_code == 422 and answer.json()["detail"][0]["type"] == kind
+    schema = client.get("/openapi.json").json()["paths"]["/score"]["post"]["requestBody"]
+    assert schema["required"] and "application/json" in schema["content"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=300) | st.dictionaries(st.sampled_from(sorted(APPLICATION)), st.text(max_size=12) | st.integers() | st.floats() | st.none()).map(lambda d: json.dumps(d).encode()))  # fmt: skip
+def test_any_body_is_answered_200_or_422_never_an_error(body):
+    with tempfile.TemporaryDirectory() as model_dir:
+        client = TestClient(create_app(Path(model_dir), check_seconds=0))
+        for path in ("/score", "/score?reject_if_missing_required=false"):
+            answer = client.post(path, content=body, headers={"content-type": "application/json"})
+            assert answer.status_code in (200, 422), answer.text
