@@ -37,9 +37,15 @@ ranked as (
                 as_of_date desc, occurred_at desc, commit_seq desc, source_offset desc,
                 event_id asc
         ) as recency_rank,
-        min(case when outcome = 'default' then as_of_date end) over (
-            partition by loan_id
-        ) as first_default_date,
+        -- The first default, dated from the last payment (a loan that never paid is dated
+        -- from its issue month in int_loans__rule_banded).
+        min(
+            case
+                when outcome = 'default' and last_pymnt_date is not null
+                    then {{ estimated_default_month('last_pymnt_date', 'as_of_date') }}
+                when outcome = 'default' then as_of_date
+            end
+        ) over (partition by loan_id) as first_default_date,
         max(landed_at) over (partition by loan_id) as last_landed_at,
         max(staged_at) over (partition by loan_id) as last_staged_at
     from performance

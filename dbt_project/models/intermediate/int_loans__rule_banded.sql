@@ -79,7 +79,16 @@ joined as (
         latest_performance.recoveries,
         latest_performance.out_prncp,
         latest_performance.last_pymnt_date,
-        latest_performance.first_default_date,
+        case
+            when
+                latest_performance.first_default_date is not null
+                and latest_performance.last_pymnt_date is null
+                and first_applications.issue_date is not null
+                then {{ estimated_default_month(
+                    'first_applications.issue_date', 'latest_performance.first_default_date'
+                ) }}
+            else latest_performance.first_default_date
+        end as first_default_date,
         greatest(first_applications.application_landed_at, latest_performance.last_landed_at)
             as last_landed_at,
         greatest(first_applications.application_staged_at, latest_performance.last_staged_at)
