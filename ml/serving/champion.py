@@ -24,6 +24,7 @@ goes through its pipeline (`_Pipeline`).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -40,6 +41,7 @@ from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
 from ml import artifacts
 from ml.features import model_frame_from_records
 
+log = logging.getLogger("ml.serving.champion")
 POINTER_FILE = "champion.json"
 TOP_FEATURES = 3
 
@@ -162,14 +164,16 @@ def _model(pipeline: Any, features: list[str]) -> _Pipeline:
     the probe rows, else the pipeline itself."""
     if not isinstance(pipeline[-1], HistGradientBoostingClassifier):
         return _Pipeline(pipeline, features)
+    slow = _Pipeline(pipeline, features)
     try:
         fast = _BoostedTrees(pipeline, features)
-    except (TypeError, AttributeError, IndexError, ValueError):
-        return _Pipeline(pipeline, features)
+    except (TypeError, AttributeError, IndexError, ValueError, KeyError) as exc:
+        log.warning("boosted champion scored through its pipeline (slower): %r", exc)
+        return slow
     probe = _probe_records(features, fast.codes)
-    slow = _Pipeline(pipeline, features)
     if np.allclose(fast.predict(fast.encode(probe)), slow.predict(slow.encode(probe)), 0, 1e-12):
         return fast
+    log.warning("boosted champion scored through its pipeline (slower): its trees disagree")
     return slow
 
 

@@ -66,10 +66,11 @@ def test_other_champions_go_through_their_pipeline(name):
     np.testing.assert_allclose(pds, _pipeline_pds(pipeline, metadata["features"], records))
 
 
-def test_a_fast_path_that_disagrees_on_the_probe_rows_is_not_used(monkeypatch):
+def test_a_fast_path_that_disagrees_on_the_probe_rows_is_not_used(monkeypatch, caplog):
     pipeline, metadata, _ = _fitted("gradient_boosting")
     exact = champion._BoostedTrees.predict
     monkeypatch.setattr(
         champion._BoostedTrees, "predict", lambda self, columns: exact(self, columns) + 1e-9
     )
     assert type(LoadedChampion(pipeline, metadata).model) is champion._Pipeline
+    assert "scored through its pipeline" in caplog.text
