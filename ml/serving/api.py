@@ -140,8 +140,20 @@ def _body_error(kind: str, message: str) -> JSONResponse:
     return JSONResponse({"detail": [{"type": kind, "loc": ["body"], "msg": message}]}, 422)
 
 
-def _application(body: bytes) -> dict[str, Any] | JSONResponse:
+def _is_json(content_type: str | None) -> bool:
+    """JSON as FastAPI decides it: no content type, application/json or application/*+json."""
+    if not content_type:
+        return True
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
+
+
+def _application(body: bytes, content_type: str | None) -> dict[str, Any] | JSONResponse:
     """The request's JSON object, or the 422 FastAPI would answer for a bad body."""
+    if not _is_json(content_type):
+        return _body_error("dict_type", "Input should be a valid dictionary (send JSON)")
     if not body:
         return _body_error("missing", "Field required")
     try:
@@ -205,7 +217,7 @@ def create_app(
         ),
         explain: bool = Query(True, description="top contributing features"),
     ) -> Response:
-        application = _application(await request.body())
+        application = _application(await request.body(), request.headers.get("content-type"))
         if isinstance(application, JSONResponse):
             return application
         decision = await coalescer.decide(application, explain)

@@ -29,11 +29,19 @@ _LOAN_ID = re.compile(r"[0-9]{1,18}")
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 
+TOO_DEEP = "<JSON nested too deep to read>"
+
+
 def text(value: Any) -> str | None:
-    """A payload value as the text staging reads (JSON's own text for a number)."""
+    """A payload value as the text staging reads (JSON's own text for a number). A value
+    nested deeper than the standard library writes (a thousand levels) reads as a text no
+    parser accepts, never an error."""
     if value is None or isinstance(value, str):
         return value
-    return json.dumps(value)
+    try:
+        return json.dumps(value)
+    except RecursionError:
+        return TOO_DEEP
 
 
 def _trim(value: str) -> str:

@@ -118,6 +118,16 @@ def test_a_body_that_is_not_one_json_object_is_a_422_naming_the_problem(client):
     }
     for kind, answer in answers.items():
         assert answer.status_code == 422 and answer.json()["detail"][0]["type"] == kind
+    plain = client.post(
+        "/score", content=json.dumps(APPLICATION), headers={"content-type": "text/plain"}
+    )
+    assert plain.status_code == 422 and plain.json()["detail"][0]["type"] == "dict_type"
+    for depth in (999, 1023):  # orjson reads it; the standard library cannot write it back
+        deep = b'{"loan_amnt":' + b"[" * depth + b"]" * depth + b"}"
+        answer = client.post("/score?reject_if_missing_required=false", content=deep)
+        assert answer.status_code == 200 and answer.json()["unparseable"] == [
+            "loan_amnt_unparseable"
+        ]
     schema = client.get("/openapi.json").json()["paths"]["/score"]["post"]["requestBody"]
     assert schema["required"] and "application/json" in schema["content"]
 

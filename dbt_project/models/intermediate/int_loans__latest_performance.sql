@@ -25,6 +25,15 @@ performance as (
 
 ),
 
+with_payments as (
+
+    select
+        *,
+        max(last_pymnt_date) over (partition by loan_id) as last_payment_seen_date
+    from performance
+
+),
+
 ranked as (
 
     select
@@ -37,18 +46,21 @@ ranked as (
                 as_of_date desc, occurred_at desc, commit_seq desc, source_offset desc,
                 event_id asc
         ) as recency_rank,
-        -- The first default, dated from the last payment (a loan that never paid is dated
-        -- from its issue month in int_loans__rule_banded).
+        -- The first default, dated from the last payment (the loan's latest seen, where
+        -- this snapshot shows none; a loan that never paid is dated from its issue month in
+        -- int_loans__rule_banded).
         min(
             case
-                when outcome = 'default' and last_pymnt_date is not null
-                    then {{ estimated_default_month('last_pymnt_date', 'as_of_date') }}
+                when outcome = 'default' and last_payment_seen_date is not null
+                    then {{ estimated_default_month(
+                        'coalesce(last_pymnt_date, last_payment_seen_date)', 'as_of_date'
+                    ) }}
                 when outcome = 'default' then as_of_date
             end
         ) over (partition by loan_id) as first_default_date,
         max(landed_at) over (partition by loan_id) as last_landed_at,
         max(staged_at) over (partition by loan_id) as last_staged_at
-    from performance
+    from with_payments
 
 ),
 
@@ -63,6 +75,13 @@ final as (
         meets_credit_policy,
         outcome,
         first_default_date,
+        -- No payment date in any snapshot and nothing paid but recoveries: a default is then
+        -- dated from issue. An unreadable date with money paid is not "never paid".
+        coalesce(
+            last_payment_seen_date is null
+            and total_pymnt - coalesce(recoveries, 0) <= 0,
+            false
+        ) as is_never_paid,
         total_pymnt,
         total_rec_prncp,
         recoveries,

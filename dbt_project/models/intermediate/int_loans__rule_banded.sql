@@ -81,13 +81,15 @@ joined as (
         latest_performance.last_pymnt_date,
         case
             when
-                latest_performance.first_default_date is not null
-                and latest_performance.last_pymnt_date is null
-                and first_applications.issue_date is not null
+                latest_performance.first_default_date is null
+                or first_applications.issue_date is null
+                then latest_performance.first_default_date
+            when latest_performance.is_never_paid
                 then {{ estimated_default_month(
                     'first_applications.issue_date', 'latest_performance.first_default_date'
                 ) }}
-            else latest_performance.first_default_date
+            -- A payment date before issue (a data error) never dates a default before it.
+            else greatest(latest_performance.first_default_date, first_applications.issue_date)
         end as first_default_date,
         greatest(first_applications.application_landed_at, latest_performance.last_landed_at)
             as last_landed_at,
