@@ -240,8 +240,9 @@ def write_pointer(model_dir: Path, run_id: str, artifact_path: Path) -> Path:
 
 class ChampionWatcher:
     """The current champion, reloaded when the pointer file changes (checked at most every
-    `check_seconds`, a stat call). A pointer to a missing or tampered artefact keeps the
-    model in use and records why in `last_error`."""
+    `check_seconds`, a stat call). A pointer to a missing, tampered or unusable artefact
+    (metadata without its features, say) keeps the model in use and records why in
+    `last_error`: a request or a checkpoint never fails on a bad new champion."""
 
     def __init__(self, model_dir: Path, check_seconds: float = 1.0) -> None:
         self.pointer = model_dir / POINTER_FILE
@@ -272,8 +273,10 @@ class ChampionWatcher:
         try:
             pointed = json.loads(self.pointer.read_text())
             pipeline, metadata = artifacts.load(Path(pointed["artifact_path"]))
-        except (OSError, ValueError, KeyError) as exc:
-            self.last_error = f"champion pointer {self.pointer}: {exc}"
+            champion = LoadedChampion(pipeline, metadata)
+        except Exception as exc:  # any artefact that cannot serve: keep the one in use
+            self.last_error = f"champion pointer {self.pointer}: {type(exc).__name__}: {exc}"
+            log.error("%s", self.last_error)
             return
-        self._champion = LoadedChampion(pipeline, metadata)
+        self._champion = champion
         self.last_error = None

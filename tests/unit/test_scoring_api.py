@@ -90,10 +90,18 @@ def test_the_champion_is_picked_up_and_replaced_without_a_restart(client, tmp_pa
     _champion_pointer_touch(tmp_path)
     health = client.get("/health").json()
     assert health["model_run_id"] == "run-2" and "checksum" in health["model_error"]
+    _champion(tmp_path, "run-3", rate_weight=1.0)
+    metadata = json.loads((tmp_path / "run-3" / "metadata.json").read_text())
+    del metadata["features"]  # checksummed artefact, unusable metadata
+    (tmp_path / "run-3" / "metadata.json").write_text(json.dumps(metadata))
+    _champion_pointer_touch(tmp_path, "run-3")
+    health = client.get("/health").json()
+    assert health["model_run_id"] == "run-2" and "KeyError" in health["model_error"]
+    assert client.post("/score", json=APPLICATION).json()["model"]["run_id"] == "run-2"
 
 
-def _champion_pointer_touch(model_dir) -> None:
-    write_pointer(model_dir, "run-2", model_dir / "run-2" / "model.joblib")
+def _champion_pointer_touch(model_dir, run_id: str = "run-2") -> None:
+    write_pointer(model_dir, run_id, model_dir / run_id / "model.joblib")
     pointer = model_dir / "champion.json"
     pointer.write_text(pointer.read_text() + " ")  # a new size: seen as a change
 
