@@ -6,6 +6,7 @@ made slow by a statement trigger that sleeps through every insert into the raw t
 
 from __future__ import annotations
 
+import threading
 import time
 
 import psycopg2
@@ -15,6 +16,7 @@ from tests.integration.test_streaming_exactly_once import LOANS, assert_every_ev
 from tests.landing import postgres_writer
 
 SLOW_WRITE_SECONDS = 6  # each write of a part, longer than the 4 s revoke budget
+ABANDONED = "flush timed out"  # what the first service logs when its revoke flush is abandoned
 
 
 def _execute(sql: str) -> None:
@@ -48,13 +50,22 @@ def test_a_slow_write_during_a_rebalance_neither_hangs_nor_duplicates(
     init.close()
     _make_writes_slow()
     first = start_ingester(env, until_idle=8)
+    first_log: list[str] = []
+    reader = threading.Thread(target=lambda: first_log.extend(first.stderr), daemon=True)
+    reader.start()
     time.sleep(8)  # joined, and parts of the first checkpoint are being written slowly
     second = start_ingester(env, until_idle=8)  # joins the group: the first one is revoked
-    time.sleep(10)
+    # The warehouse stays slow until the first service has abandoned its revoke flush (a
+    # fixed wait lost the race on a loaded machine, where the second one joined late).
+    deadline = time.monotonic() + 120
+    while not any(ABANDONED in line for line in first_log) and time.monotonic() < deadline:
+        time.sleep(0.5)
     _execute("drop trigger slow_write on raw.loan_applications")
-    outputs = [process.communicate(timeout=180) for process in (first, second)]
-    for process, (_, stderr) in zip((first, second), outputs, strict=True):
+    first.wait(timeout=180)
+    reader.join(timeout=10)
+    _, second_log = second.communicate(timeout=180)
+    for process, stderr in ((first, "".join(first_log)), (second, second_log)):
         assert process.returncode == 0, stderr
         assert "Traceback" not in stderr and "UnpicklingError" not in stderr, stderr
-    assert "flush timed out" in outputs[0][1]  # the revoke really was abandoned
+    assert ABANDONED in "".join(first_log)  # the revoke really was abandoned
     assert_every_event_exactly_once(LOANS)
