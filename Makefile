@@ -62,15 +62,9 @@ lint: $(STAMP)
 
 # Two workers, each test file on one of them: most tests wait on dbt, Kafka or a server, so
 # two run side by side in about half the time on 2 cores (each worker starts its own
-# Postgres, broker and S3 endpoint; dbt gets a target folder per worker). The lint runs
-# beside them, its output shown after theirs: the tests leave a fifth of the 2 cores idle
-# (waiting on servers), about what the lint's 3 CPU-minutes need.
-test: $(STAMP)
-	@mkdir -p target
-	@$(MAKE) --no-print-directory lint > target/lint.log 2>&1 & lint=$$!; \
-	  $(VENV)/bin/pytest -n 2 --dist loadfile --durations=30; tests=$$?; \
-	  wait $$lint; lint=$$?; echo "== lint (make lint, run beside the tests)"; \
-	  cat target/lint.log; test $$tests -eq 0 -a $$lint -eq 0
+# Postgres, broker and S3 endpoint; dbt gets a target folder per worker).
+test: lint
+	$(VENV)/bin/pytest -n 2 --dist loadfile --durations=30
 
 docs: $(STAMP)
 	$(DBT) docs generate --profiles-dir profiles --target $(WAREHOUSE)
