@@ -162,9 +162,9 @@ def _probe_records(features: list[str], codes: dict[str, dict[str, float]]) -> l
 def _model(pipeline: Any, features: list[str]) -> _Pipeline:
     """The compiled trees where the pipeline is the boosted one and they agree with it on
     the probe rows, else the pipeline itself."""
-    if not isinstance(pipeline[-1], HistGradientBoostingClassifier):
-        return _Pipeline(pipeline, features)
     slow = _Pipeline(pipeline, features)
+    if not isinstance(pipeline[-1], HistGradientBoostingClassifier):
+        return slow
     try:
         fast = _BoostedTrees(pipeline, features)
     except (TypeError, AttributeError, IndexError, ValueError, KeyError) as exc:
@@ -179,7 +179,6 @@ def _model(pipeline: Any, features: list[str]) -> _Pipeline:
 
 class LoadedChampion:
     def __init__(self, pipeline: Any, metadata: dict[str, Any]) -> None:
-        self.pipeline = pipeline
         self.run_id: str = metadata["run_id"]
         self.features: list[str] = list(metadata["features"])
         edges = metadata.get("decile_edges")
