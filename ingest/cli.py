@@ -20,12 +20,17 @@ def _generate(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.synthetic import write_synthetic_csv
 
     started = time.perf_counter()
-    count = write_synthetic_csv(args.out, args.count, args.seed)
+    loan_months = write_synthetic_csv(args.out, args.count, args.seed, args.history_out)
     seconds = time.perf_counter() - started
     print(
-        f"wrote {count:,} synthetic loans (seed {args.seed}) to {args.out} in {seconds:.1f}s "
-        f"({count / seconds:,.0f} loans/s)"
+        f"wrote {args.count:,} synthetic loans (seed {args.seed}) to {args.out} in "
+        f"{seconds:.1f}s ({args.count / seconds:,.0f} loans/s)"
     )
+    if args.history_out is not None:
+        print(
+            f"with their monthly payment history: {loan_months:,} loan-months in "
+            f"{args.history_out} ({loan_months / seconds:,.0f} loan-months/s)"
+        )
     return 0
 
 
@@ -155,6 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--count", type=int, default=50_000, help="loans to write")
     generate.add_argument("--seed", type=int, default=42, help="random seed (same seed, same file)")
     generate.add_argument("--out", type=Path, required=True, help="CSV path to write")
+    generate.add_argument(
+        "--history-out", type=Path, metavar="PATH",
+        help="also write each loan's monthly payment history (LendingClub's PMTHIST layout)",
+    )  # fmt: skip
     generate.set_defaults(handler=_generate)
 
     init = commands.add_parser("init", help="create the raw schema and tables (idempotent)")

@@ -31,6 +31,13 @@ SCHEMA_VERSION = 1
 APPLICATION = "loan.application"
 PERFORMANCE = "loan.performance"
 EVENT_TYPES = (APPLICATION, PERFORMANCE)
+# Version 2 is one loan-month of a payment-history file (ingest.payment_history), a
+# loan.performance payload of another shape; version 1 events keep theirs.
+MONTHLY_SCHEMA_VERSION = 2
+SCHEMA_VERSIONS = {
+    APPLICATION: (SCHEMA_VERSION,),
+    PERFORMANCE: (SCHEMA_VERSION, MONTHLY_SCHEMA_VERSION),
+}
 
 # Fields that describe what happened after issue. They go to loan.performance only.
 PERFORMANCE_FIELDS = frozenset(
@@ -60,9 +67,11 @@ _MONTH_NAMES = (
     "october", "november", "december",
 )  # fmt: skip
 # 'Mar-2017', 'Feb-02', '18-Dec', 'Sept-2017', 'March-2017': a month name (3 letters or more of
-# it) and a year of 2 or 4 digits, either way round.
+# it) and a year of 2 or 4 digits, either way round; 'Jan2016', the payment-history files'
+# form: a month name and a 4-digit year, nothing between.
 _NAMED_MONTH = re.compile(
     r"([A-Za-z]{3,9})-([0-9]{2}|[0-9]{4})|([0-9]{2}|[0-9]{4})-([A-Za-z]{3,9})"
+    r"|([A-Za-z]{3,9})([0-9]{4})"
 )
 # '2011-12-29', '2006-05-23 05:00', '2006-05-23T05:00:07.250': an ISO date, maybe with a time.
 _ISO_DATE = re.compile(
@@ -85,7 +94,7 @@ def parse_lc_month(text: str, latest_year: int) -> date | None:
 
     Every form the exports and their spreadsheet re-saves hold: 'Mar-2017', 'Feb-02'
     (two-digit year), '18-Dec' and '15-Dec' (year first), 'Dec-15', 'Sept-2017' or
-    'March-2017' (a month name), and the browse-notes layout's ISO dates and date-times
+    'March-2017' (a month name), 'Jan2016' (the payment-history files), and the browse-notes layout's ISO dates and date-times
     ('2011-12-29', '2006-05-23 05:00', to their month). A two-digit year is put in the century
     that keeps it at or before `latest_year`, so 'Feb-02' is 2002 and a credit line 'Oct-62' on
     a 2015 loan is 1962. Raises ValueError ('... is not a month') for anything else.
@@ -103,10 +112,10 @@ def parse_lc_month(text: str, latest_year: int) -> date | None:
             raise ValueError(f"{text!r} is not a month: no such time of day")
         return date(year, month, 1)
     named = _NAMED_MONTH.fullmatch(text)
-    month = _month_number(named.group(1) or named.group(4)) if named else None
+    month = _month_number(named.group(1) or named.group(4) or named.group(5)) if named else None
     if named is None or month is None:
         raise ValueError(f"{text!r} is not a month like 'Mar-2017' or '2017-03-01'")
-    year_text = named.group(2) or named.group(3)
+    year_text = named.group(2) or named.group(3) or named.group(6)
     year = int(year_text)
     if len(year_text) == 2:
         year += 2000 if 2000 + year <= latest_year else 1900
@@ -265,12 +274,18 @@ class LoanEvent:
 
     @classmethod
     def create(
-        cls, event_type: str, loan_id: str, occurred_at: str, source: str, payload: dict[str, Any]
+        cls,
+        event_type: str,
+        loan_id: str,
+        occurred_at: str,
+        source: str,
+        payload: dict[str, Any],
+        schema_version: int = SCHEMA_VERSION,
     ) -> LoanEvent:
         """An event of ours: its payload stored in canonical form, its id from its content."""
         canonical = canonical_payload(payload)
         return cls(
-            event_id(event_type, loan_id, occurred_at, canonical), event_type, SCHEMA_VERSION,
+            event_id(event_type, loan_id, occurred_at, canonical), event_type, schema_version,
             occurred_at, source, loan_id, payload, canonical.decode(),
         )  # fmt: skip
 
@@ -293,7 +308,9 @@ def with_loan_id(event: LoanEvent, loan_id: str) -> LoanEvent:
     payload = dict(event.payload)
     if "id" in payload:
         payload["id"] = loan_id
-    return LoanEvent.create(event.event_type, loan_id, event.occurred_at, event.source, payload)
+    return LoanEvent.create(
+        event.event_type, loan_id, event.occurred_at, event.source, payload, event.schema_version
+    )
 
 
 class SurrogateRepeats:

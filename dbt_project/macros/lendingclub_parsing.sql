@@ -57,8 +57,8 @@
 
 {#- The month a LendingClub date names, as its first day: 'Mar-2017', 'Feb-02' (two-digit
     year), '18-Dec', '2018-Dec' (year first, a spreadsheet re-save), 'Sept-2017' or
-    'March-2017', and the browse-notes layout's ISO dates and date-times ('2011-12-29',
-    '2006-05-23 05:00', '2006-05-23T05:00:07.250', a real day and time of day). A two-digit
+    'March-2017', 'Jan2016' (the payment-history files), and the browse-notes layout's ISO
+    dates and date-times ('2011-12-29', '2006-05-23 05:00', '2006-05-23T05:00:07.250', a real day and time of day). A two-digit
     year goes to the century that keeps it at or before `latest_year` (an integer
     expression), so 'Feb-02' is 2002 and 'Oct-62' on a 2015 loan is 1962. Null for anything
     else and outside the years lc_earliest_year() to lc_latest_year(). The same rule as
@@ -71,8 +71,9 @@
         value,
         "[0-9]{4}-[0-9]{2}-[0-9]{2}([ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]+)?)?)?"
     ) -%}
-    {%- set month_text = "case when " ~ month_first ~ " then split_part(" ~ value ~ ", '-', 1) else split_part(" ~ value ~ ", '-', 2) end" -%}
-    {%- set year_text = "case when " ~ month_first ~ " then split_part(" ~ value ~ ", '-', 2) else split_part(" ~ value ~ ", '-', 1) end" -%}
+    {%- set compact = text_matches(value, "[A-Za-z]{3,9}[0-9]{4}") -%}
+    {%- set month_text = "case when " ~ compact ~ " then left(" ~ value ~ ", length(" ~ value ~ ") - 4) when " ~ month_first ~ " then split_part(" ~ value ~ ", '-', 1) else split_part(" ~ value ~ ", '-', 2) end" -%}
+    {%- set year_text = "case when " ~ compact ~ " then right(" ~ value ~ ", 4) when " ~ month_first ~ " then split_part(" ~ value ~ ", '-', 2) else split_part(" ~ value ~ ", '-', 1) end" -%}
     {%- set named_year -%}
         case
             when length({{ year_text }}) = 4 then cast({{ year_text }} as integer)
@@ -84,13 +85,14 @@
     {%- set year -%}
         case
             when {{ iso }} then cast(left({{ value }}, 4) as integer)
-            when {{ month_first }} or {{ year_first }} then {{ named_year }}
+            when {{ month_first }} or {{ year_first }} or {{ compact }} then {{ named_year }}
         end
     {%- endset -%}
     {%- set month -%}
         case
             when {{ iso }} then cast(substr({{ value }}, 6, 2) as integer)
-            when {{ month_first }} or {{ year_first }} then {{ lc_month_number(month_text) }}
+            when {{ month_first }} or {{ year_first }} or {{ compact }}
+                then {{ lc_month_number(month_text) }}
         end
     {%- endset -%}
     {%- set month_start = "make_date(" ~ year ~ ", " ~ month ~ ", 1)" -%}

@@ -20,8 +20,9 @@
 {#- The events of a raw table a staging model has yet to stage: each event's first landing
     (the same fact can land from two places, e.g. a re-downloaded file whose lines moved),
     with its landing's commit_seq; on an incremental run only landings committed since the
-    watermark, and only event ids the model lacks. -#}
-{% macro unstaged_events(raw_relation) -%}
+    watermark, and only event ids the model lacks. `schema_versions`: only events of these
+    payload versions (ingest/events.py), for a model that stages one payload shape. -#}
+{% macro unstaged_events(raw_relation, schema_versions=none) -%}
     {%- if is_incremental() -%}
         {%- set watermark -%}
             {%- if execute -%}
@@ -43,15 +44,20 @@
         from {{ raw_relation }} as events
         inner join {{ source('ingest', 'ingest_batches') }} as batches
             on events.batch_id = batches.batch_id
-        {% if is_incremental() -%}
-            {%- if first_landing_seq is none %}
-                where 1 = 0
-            {%- else %}
-                where
-                    batches.commit_seq > {{ watermark | trim }}
-                    and events.landing_seq >= {{ first_landing_seq }}
+        where
+            {% if schema_versions is not none -%}
+                events.schema_version in ({{ schema_versions | join(', ') }})
+            {%- else -%}
+                1 = 1
             {%- endif %}
-        {%- endif %}
+            {% if is_incremental() -%}
+                {%- if first_landing_seq is none %}
+                    and 1 = 0
+                {%- else %}
+                    and batches.commit_seq > {{ watermark | trim }}
+                    and events.landing_seq >= {{ first_landing_seq }}
+                {%- endif %}
+            {%- endif %}
     ) as first_landings
     where
         landing_rank = 1

@@ -56,6 +56,26 @@
     ]) }}
 {% endmacro %}
 
+{#- A payment-history month (payload version 2; keys are the PMTHIST columns in lower case). -#}
+{% macro loan_month_fields() %}
+    {{ return([
+        {'key': 'mob', 'column': 'reported_months_on_book', 'parser': 'integer'},
+        {'key': 'issueddate', 'column': 'reported_issue_date', 'parser': 'month',
+         'latest_year': 'extract(year from landed_at)'},
+        {'key': 'pbal_beg_period', 'column': 'balance_begin', 'parser': 'number'},
+        {'key': 'pbal_end_period', 'column': 'balance_end', 'parser': 'number'},
+        {'key': 'due_amt', 'column': 'amount_due', 'parser': 'number'},
+        {'key': 'received_amt', 'column': 'amount_received', 'parser': 'number'},
+        {'key': 'received_d', 'column': 'received_date', 'parser': 'month',
+         'latest_year': 'extract(year from landed_at)'},
+        {'key': 'prncp_paid', 'column': 'principal_paid', 'parser': 'number'},
+        {'key': 'int_paid', 'column': 'interest_paid', 'parser': 'number'},
+        {'key': 'fee_paid', 'parser': 'number'},
+        {'key': 'co', 'column': 'charged_off_flag', 'parser': 'integer'},
+        {'key': 'coamt', 'column': 'charged_off_amount', 'parser': 'number'},
+    ]) }}
+{% endmacro %}
+
 {#- Texts that mean "no value" for a field besides the empty string. -#}
 {% macro field_missing_texts(field) -%}
     {{ return(['n/a'] if field.parser == 'emp_length' else []) }}

@@ -1,4 +1,4 @@
-"""Streaming reader for LendingClub accepted-loan CSV exports.
+"""Streaming reader for LendingClub CSV files: accepted-loan exports and payment histories.
 
 The real files are up to 1.6 GB, so the reader never holds more than a chunk of the file and
 one record: it reads bytes in CHUNK_BYTES chunks and splits them into lines itself, with the
@@ -30,6 +30,7 @@ from typing import BinaryIO
 
 from ingest.events import NUL_REASON, normalise_header
 from ingest.files.shifted_columns import SNIFF_RECORDS, shift_problem
+from ingest.payment_history import is_payment_history
 
 # A quoted field may hold newlines (the `desc` column does), but an unbalanced quote must not
 # swallow the rest of the file: past this many physical lines, or past the record size limit,
@@ -48,7 +49,10 @@ HEADER_MARKERS = frozenset(
      "annual_inc", "issue_d", "loan_status", "dti", "earliest_cr_line"}
 )  # fmt: skip
 HEADER_MARKERS_NEEDED = 3
-_WHAT_A_HEADER_IS = "a first column 'id', or column names such as loan_amnt, int_rate, issue_d"
+_WHAT_A_HEADER_IS = (
+    "a first column 'id', or column names such as loan_amnt, int_rate, issue_d (an export), or "
+    "LOAN_ID, MONTH, PERIOD_END_LSTAT (a payment history)"
+)
 
 
 class CsvFormatError(ValueError):
@@ -78,6 +82,8 @@ def _header_names(text: str) -> list[str] | None:
         return None
     current = normalise_header(names)
     if current[:1] == ["id"] or len(HEADER_MARKERS.intersection(current)) >= HEADER_MARKERS_NEEDED:
+        return names
+    if is_payment_history(names):
         return names
     return None
 

@@ -1,5 +1,8 @@
 """Batch load of a LendingClub CSV into the raw tables, through the streaming writer.
 
+An export row lands as its two events (ingest.events); a payment-history file, recognised by
+its header, lands each row as one loan-month event (ingest.payment_history).
+
 Rows without a published id get surrogate ids (ingest.events.surrogate_loan_id). Rows of one
 file with the same origination fields must not become one loan, and only the loader sees the
 parts in file order (each parser process builds every other part), so the parsers name each
@@ -35,6 +38,7 @@ from ingest.events import (
     is_surrogate_loan_id,
 )
 from ingest.files.lendingclub_csv import CsvReject, CsvRow, LendingClubCsv
+from ingest.payment_history import LoanMonthBuilder, is_payment_history
 from ingest.progress import ProgressReporter
 from ingest.settings import Settings
 from ingest.warehouse.batch import Batch, BatchResult, SourcePosition
@@ -94,6 +98,7 @@ class LoadReport:
 PARSER_PROCESS_MIN_BYTES = 8 << 20
 # Two parsers keep the writer busy on two cores: parsing a loan costs more than landing it.
 PARSER_PROCESSES = 2
+RowBuilder = LoanEventBuilder | LoanMonthBuilder
 
 
 @dataclass(frozen=True)
@@ -137,12 +142,21 @@ class _Parse:
     max_record_bytes: int
 
 
+def _row_builder(header: list[str], path: Path, latest_year: int) -> RowBuilder:
+    """How the file's rows become events: its header says which kind of file it is."""
+    if is_payment_history(header):
+        return LoanMonthBuilder(header, f"lendingclub-pmthist:{path.name}", latest_year)
+    return LoanEventBuilder(header, f"lendingclub-csv:{path.name}", latest_year)
+
+
 def _parsed_parts(job: _Parse, share: int = 0, shares: int = 1) -> Iterator[_Parsed]:
     """Parts `share`, `share + shares`, ... of the file (all of it by default) as events and
     quarantined records, in file order."""
     path = job.path
     export = LendingClubCsv(path, job.max_record_bytes)
-    builder = LoanEventBuilder(export.header, f"lendingclub-csv:{path.name}", job.latest_year)
+    builder = _row_builder(export.header, path, job.latest_year)
+    # Only an export's rows can carry a surrogate id (a history's name published ids).
+    surrogates = isinstance(builder, LoanEventBuilder)
     for part in export.parts(job.part_rows, share, shares):
         batch = Batch()
         surrogate_rows: list[int] = []
@@ -152,7 +166,11 @@ def _parsed_parts(job: _Parse, share: int = 0, shares: int = 1) -> Iterator[_Par
             if isinstance(record, CsvReject):
                 batch.add_quarantine(record.raw.encode(), record.reason, position)
             elif loan_id := _add_row(batch, builder, record, position):
-                if len(loan_id) == SURROGATE_DIGITS and is_surrogate_loan_id(loan_id):
+                if (
+                    surrogates
+                    and len(loan_id) == SURROGATE_DIGITS
+                    and is_surrogate_loan_id(loan_id)
+                ):
                     surrogate_rows.append(rows)
                 rows += 1
         yield _Parsed(batch, part.records_read, part.bytes_read, export.bytes_total, surrogate_rows)
@@ -268,17 +286,17 @@ def load_csv(
 
 
 def _add_row(
-    batch: Batch, builder: LoanEventBuilder, record: CsvRow, position: SourcePosition
+    batch: Batch, builder: RowBuilder, record: CsvRow, position: SourcePosition
 ) -> str | None:
-    """The row's two events into the batch, or the row into quarantine; its loan id if any."""
+    """The row's events into the batch, or the row into quarantine; its loan id if any."""
     try:
-        application, performance = builder.build(record.values)
+        events = builder.build(record.values)
     except EventError as exc:
         batch.add_quarantine(record.raw.encode(), f"line {record.line}: {exc}", position, exc.field)
         return None
-    batch.add_event(application, position)
-    batch.add_event(performance, position)
-    return application.loan_id
+    for event in events:
+        batch.add_event(event, position)
+    return events[0].loan_id
 
 
 def _rename_repeats(parsed: _Parsed, repeats: SurrogateRepeats) -> None:

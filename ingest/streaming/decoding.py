@@ -28,7 +28,7 @@ from ingest.events import (
     LATEST_YEAR,
     MAX_LOAN_ID_DIGITS,
     NUL_REASON,
-    SCHEMA_VERSION,
+    SCHEMA_VERSIONS,
     LoanEvent,
     canonical_payload,
     event_id,
@@ -156,10 +156,12 @@ def _decode(raw: bytes | None, expected_type: str, max_bytes: int) -> LoanEvent 
         return Rejection(
             "schema_version", f"schema_version must be an integer, got {version!r:.60}"
         )
-    if version != SCHEMA_VERSION:
+    if version not in SCHEMA_VERSIONS[event_type]:
+        readable = " and ".join(map(str, SCHEMA_VERSIONS[event_type]))
         return Rejection(
             "schema_version",
-            f"unsupported schema_version {version} (this service reads {SCHEMA_VERSION})",
+            f"unsupported schema_version {version} for {event_type} (this service reads "
+            f"{readable})",
         )
     occurred_at = _utc_timestamp(fields["occurred_at"])
     if isinstance(occurred_at, Rejection):

@@ -97,10 +97,13 @@ def _status_text(rng: np.random.Generator, issue: np.ndarray, standing: Standing
     status[standing.paid_off] = "Fully Paid"
     status[standing.charged_off] = "Charged Off"
     late = standing.late
+    draw = rng.random(n)
+    # The month of the first missed payment ends 1 to 30 days past due: in grace (up to 15
+    # days) or late 16-30; each month after it is 31-120 days (until the charge-off).
     status[late & (standing.months_late == 0)] = "In Grace Period"
-    status[late & (standing.months_late == 1)] = "Late (16-30 days)"
-    status[late & (standing.months_late >= 2)] = "Late (31-120 days)"
-    curing = (status == "Current") & (rng.random(n) < 0.012)
+    status[late & (standing.months_late == 0) & (draw > 0.6)] = "Late (16-30 days)"
+    status[late & (standing.months_late >= 1)] = "Late (31-120 days)"
+    curing = (status == "Current") & (draw < 0.012)
     status[curing] = "In Grace Period"
     status[standing.charged_off & (rng.random(n) < 0.004)] = "Default"
     policy = (issue < 2010 * 12 + 11) & (rng.random(n) < 0.08)
@@ -118,10 +121,10 @@ def amortised_balance(
 
 
 def months_paid(fate: Fate, standing: Standing, term: np.ndarray) -> np.ndarray:
-    """Instalments paid: up to the first missed one, the payoff, or the months on book."""
+    """Instalments paid: those before the first missed one, up to the payoff, or one a month."""
     paid = np.where(
         standing.charged_off | standing.late,
-        np.minimum(fate.default_at, standing.on_book),
+        np.minimum(fate.default_at - 1, standing.on_book),
         np.where(standing.paid_off, fate.payoff_at, standing.on_book),
     )
     return np.clip(paid, 0, term)

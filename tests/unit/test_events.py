@@ -26,6 +26,8 @@ from ingest.events import (
     ("text", "latest_year", "expected"),
     [
         ("Mar-2017", 2026, date(2017, 3, 1)),
+        ("Jan2016", 2026, date(2016, 1, 1)),
+        ("Sept2017", 2026, date(2017, 9, 1)),
         ("Feb-02", 2026, date(2002, 2, 1)),  # two-digit year: 2002, not 2102 or 1902
         ("Dec-19", 2026, date(2019, 12, 1)),
         ("Oct-62", 2015, date(1962, 10, 1)),  # a credit line before the loan's issue year
@@ -53,7 +55,7 @@ def test_parse_lc_month(text, latest_year, expected):
     "text",
     [
         "2017-03", "Foo-2017", "March", "Mar-20x7", "Marzipan-2017", "Mar-201", "Mar-²⁰¹⁷",
-        "2011-02-30", "2011-13-01", "2011-12-29 25:00", "2011-12-29 05", "2011-12-29x",
+        "2011-02-30", "2011-13-01", "Jan16", "Jan20167", "Foo2016", "2011-12-29 25:00", "2011-12-29 05", "2011-12-29x",
     ],
 )  # fmt: skip
 def test_parse_lc_month_rejects_non_months(text):

@@ -10,18 +10,81 @@
 
 with
 
+{% if is_incremental() -%}
+
+changed_loans as (
+
+    -- Loans with a newly staged snapshot or payment-history month.
+    select loan_id from {{ ref('stg_loan_events__performance') }}
+    where {{ staged_after_watermark('staged_at') }}
+    union
+    select loan_id from {{ ref('stg_loan_events__loan_months') }}
+    where {{ staged_after_watermark('staged_at') }}
+
+),
+
+{% endif -%}
+
 performance as (
 
-    -- All events of the loans that have any newly staged event (events without a valid
+    -- All snapshots of the loans that have any newly staged event (events without a valid
     -- loan id stay in staging, flagged, and belong to no loan).
     select * from {{ ref('stg_loan_events__performance') }}
     where loan_id is not null
     {% if is_incremental() -%}
-        and loan_id in (
-            select loan_id from {{ ref('stg_loan_events__performance') }}
-            where {{ staged_after_watermark('staged_at') }}
-        )
+        and loan_id in (select loan_id from changed_loans)
     {%- endif %}
+
+),
+
+loan_months as (
+
+    {{ latest_loan_months(ref('stg_loan_events__loan_months')) }}
+    and loan_id is not null
+    {% if is_incremental() -%}
+        and loan_id in (select loan_id from changed_loans)
+    {%- endif %}
+
+),
+
+bucketed_months as (
+
+    select
+        *,
+        {{ dpd_bucket('loan_status', 'is_charged_off_flag', 'late_run') }} as dpd_bucket
+    from ({{ with_late_runs('loan_months') }}) as runs
+
+),
+
+history as (
+
+    -- Each loan's payment history: its latest month, the last month a payment came in, and
+    -- its default month: the first 120+ days past due or charged off (a history dates the
+    -- default itself; a snapshot's default date is an estimate, below).
+    select
+        loan_id,
+        month_date as history_as_of_date,
+        loan_status as history_loan_status,
+        outcome as history_outcome,
+        balance_end as history_balance,
+        min(case when dpd_bucket in ('120+', 'charged_off') then month_date end) over (
+            partition by loan_id
+        ) as history_default_date,
+        max(case when amount_received > 0 then coalesce(received_date, month_date) end) over (
+            partition by loan_id
+        ) as history_last_payment_date,
+        max(landed_at) over (partition by loan_id) as history_landed_at,
+        max(staged_at) over (partition by loan_id) as history_staged_at,
+        row_number() over (
+            partition by loan_id order by month_date desc
+        ) as history_recency_rank
+    from bucketed_months
+
+),
+
+latest_months as (
+
+    select * from history where history_recency_rank = 1
 
 ),
 
@@ -64,7 +127,7 @@ ranked as (
 
 ),
 
-final as (
+snapshots as (
 
     select
         loan_id,
@@ -92,6 +155,62 @@ final as (
         last_staged_at
     from ranked
     where recency_rank = 1
+
+),
+
+combined as (
+
+    select
+        snapshots.*,
+        latest_months.loan_id as history_loan_id,
+        latest_months.history_as_of_date,
+        latest_months.history_loan_status,
+        latest_months.history_outcome,
+        latest_months.history_balance,
+        latest_months.history_default_date,
+        latest_months.history_last_payment_date,
+        latest_months.history_landed_at,
+        latest_months.history_staged_at,
+        -- The latest state is the newer of the latest snapshot and the latest history month
+        -- (a snapshot of the same month wins: it carries the payment totals).
+        coalesce(
+            latest_months.history_as_of_date > snapshots.as_of_date, snapshots.loan_id is null
+        ) as is_history_latest
+    from snapshots
+    full outer join latest_months on snapshots.loan_id = latest_months.loan_id
+
+),
+
+final as (
+
+    select
+        coalesce(loan_id, history_loan_id) as loan_id,
+        performance_event_id,
+        greatest(as_of_date, history_as_of_date) as as_of_date,
+        history_as_of_date,
+        case when is_history_latest then history_loan_status else loan_status end
+            as loan_status,
+        loan_status_raw,
+        coalesce(meets_credit_policy, true) as meets_credit_policy,
+        case when is_history_latest then history_outcome else outcome end as outcome,
+        -- A history dates the default itself; a snapshot's date is an estimate.
+        coalesce(history_default_date, first_default_date) as first_default_date,
+        case
+            when history_default_date is not null then 'payment_history'
+            when first_default_date is not null then 'snapshot_estimate'
+        end as default_date_source,
+        coalesce(is_never_paid, false)
+        and history_last_payment_date is null
+        and history_default_date is null as is_never_paid,
+        total_pymnt,
+        total_rec_prncp,
+        recoveries,
+        case when is_history_latest then history_balance else out_prncp end as out_prncp,
+        greatest(last_pymnt_date, history_last_payment_date) as last_pymnt_date,
+        last_pymnt_amnt,
+        greatest(last_landed_at, history_landed_at) as last_landed_at,
+        greatest(last_staged_at, history_staged_at) as last_staged_at
+    from combined
 
 )
 

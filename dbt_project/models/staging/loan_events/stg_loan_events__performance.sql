@@ -11,16 +11,12 @@
 {%- set fields = performance_fields() %}
 {%- set payload_keys = ['loan_status'] + fields | map(attribute='key') | list %}
 
-{%- set known_statuses = [
-    'Current', 'Issued', 'In Grace Period', 'Late (16-30 days)', 'Late (31-120 days)',
-    'Fully Paid', 'Charged Off', 'Default'
-] %}
-
 with
 
 new_events as (
 
-    {{ unstaged_events(source('loan_events', 'loan_performance')) }}
+    -- Version 1: an export row's snapshot (payment-history months are version 2).
+    {{ unstaged_events(source('loan_events', 'loan_performance'), schema_versions=[1]) }}
 
 ),
 
@@ -53,23 +49,13 @@ final as (
         batch_id,
         staged_at,
         cast(occurred_at as date) as as_of_date,
-        -- 'Does not meet the credit policy. Status:Fully Paid' is a Fully Paid loan
-        -- issued outside the credit policy.
-        replace(loan_status_trimmed, 'Does not meet the credit policy. Status:', '')
-            as loan_status,
+        {{ loan_status_unprefixed('loan_status_trimmed') }} as loan_status,
         loan_status_trimmed not like 'Does not meet the credit policy.%' as meets_credit_policy,
         loan_status_trimmed as loan_status_raw,
-        case
-            when loan_status_trimmed in ('Charged Off', 'Default') then 'default'
-            when loan_status_trimmed = 'Does not meet the credit policy. Status:Charged Off'
-                then 'default'
-            when loan_status_trimmed = 'Fully Paid' then 'good'
-            when loan_status_trimmed = 'Does not meet the credit policy. Status:Fully Paid'
-                then 'good'
-            else 'unresolved'
-        end as outcome,
+        {{ loan_outcome(loan_status_unprefixed('loan_status_trimmed')) }} as outcome,
         coalesce(
-            replace(loan_status_trimmed, 'Does not meet the credit policy. Status:', '') not in ('{{ known_statuses | join("', '") }}'),  -- noqa: LT05
+            {{ loan_status_unprefixed('loan_status_trimmed') }}
+            not in ('{{ known_loan_statuses() | join("', '") }}'),
             true
         ) as loan_status_unknown,
         total_pymnt,
