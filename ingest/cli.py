@@ -106,13 +106,21 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _produce(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest.streaming.producer import produce_csv, produce_synthetic
+    from ingest.streaming.producer import produce_csv, produce_history, produce_synthetic
 
-    if args.csv is not None:
-        if not args.csv.is_file():
-            print(f"error: {args.csv}: no such file", file=sys.stderr)
+    for path in (args.csv, args.history):
+        if path is not None and not path.is_file():
+            print(f"error: {path}: no such file", file=sys.stderr)
             return 2
+    if args.month_every is not None and args.history is None:
+        print(
+            "error: --month-every paces a payment history: use it with --history", file=sys.stderr
+        )
+        return 2
+    if args.csv is not None:
         report = produce_csv(settings, args.csv, args.count, args.rate)
+    elif args.history is not None:
+        report = produce_history(settings, args.history, args.month_every, args.count)
     else:
         report = produce_synthetic(settings, args.synthetic, args.seed, args.count, args.rate)
     print(report.summary())
@@ -195,6 +203,15 @@ def build_parser() -> argparse.ArgumentParser:
     source = produce.add_mutually_exclusive_group(required=True)
     source.add_argument("--csv", type=Path, help="a LendingClub CSV export to replay")
     source.add_argument("--synthetic", type=int, metavar="N", help="N synthetic loans")
+    source.add_argument(
+        "--history", type=Path, metavar="PATH",
+        help="a payment history (PMTHIST layout) to replay month by month, in calendar order",
+    )  # fmt: skip
+    produce.add_argument(
+        "--month-every", type=float, metavar="SECONDS",
+        help="with --history: each month takes at least this long (a servicer's monthly feed, "
+        "sped up); default: as fast as possible",
+    )  # fmt: skip
     produce.add_argument("--seed", type=int, default=42, help="seed for --synthetic")
     produce.add_argument("--count", type=int, help="stop after this many events")
     produce.add_argument(

@@ -38,7 +38,7 @@ from ingest.events import (
     is_surrogate_loan_id,
 )
 from ingest.files.lendingclub_csv import CsvReject, CsvRow, LendingClubCsv
-from ingest.payment_history import LoanMonthBuilder, is_payment_history
+from ingest.files.row_events import RowBuilder, row_builder
 from ingest.progress import ProgressReporter
 from ingest.settings import Settings
 from ingest.warehouse.batch import Batch, BatchResult, SourcePosition
@@ -98,7 +98,6 @@ class LoadReport:
 PARSER_PROCESS_MIN_BYTES = 8 << 20
 # Two parsers keep the writer busy on two cores: parsing a loan costs more than landing it.
 PARSER_PROCESSES = 2
-RowBuilder = LoanEventBuilder | LoanMonthBuilder
 
 
 @dataclass(frozen=True)
@@ -142,19 +141,12 @@ class _Parse:
     max_record_bytes: int
 
 
-def _row_builder(header: list[str], path: Path, latest_year: int) -> RowBuilder:
-    """How the file's rows become events: its header says which kind of file it is."""
-    if is_payment_history(header):
-        return LoanMonthBuilder(header, f"lendingclub-pmthist:{path.name}", latest_year)
-    return LoanEventBuilder(header, f"lendingclub-csv:{path.name}", latest_year)
-
-
 def _parsed_parts(job: _Parse, share: int = 0, shares: int = 1) -> Iterator[_Parsed]:
     """Parts `share`, `share + shares`, ... of the file (all of it by default) as events and
     quarantined records, in file order."""
     path = job.path
     export = LendingClubCsv(path, job.max_record_bytes)
-    builder = _row_builder(export.header, path, job.latest_year)
+    builder = row_builder(export.header, path, job.latest_year)
     # Only an export's rows can carry a surrogate id (a history's name published ids).
     surrogates = isinstance(builder, LoanEventBuilder)
     for part in export.parts(job.part_rows, share, shares):

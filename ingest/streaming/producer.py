@@ -1,9 +1,15 @@
 """`python -m ingest produce`: replay a LendingClub CSV (or synthetic loans) onto Kafka.
 
-Each row becomes its application and performance events, keyed by loan id so one loan's
-events stay in order on one partition, with the loan ids `python -m ingest load` gives the
-same file (surrogate ids included: `file_events`). Rows that cannot become events are counted
-and named, not sent: land the file with `python -m ingest load` to quarantine them.
+Each row becomes the events `python -m ingest load` gives it (an export row its application
+and performance events, a payment-history row its loan-month; surrogate ids included:
+`file_events`), keyed by loan id so one loan's events stay in order on one partition. Rows
+that cannot become events are counted and named, not sent: land the file with
+`python -m ingest load` to quarantine them.
+
+A payment history replays in calendar order with a month clock (`produce_history`), as a
+servicer's monthly feed arrives: the file (written loan by loan) is read once and its events
+spooled to one file per month on disk, so memory stays flat however long the history (a
+LendingClub-sized one is 60 million loan-months), then each month is sent in turn.
 """
 
 from __future__ import annotations
@@ -12,14 +18,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 from confluent_kafka import KafkaException, Producer
 
-from ingest.events import EventError, LoanEvent, LoanEventBuilder, SurrogateRepeats
-from ingest.files.lendingclub_csv import CsvReject, LendingClubCsv
+from ingest.events import PERFORMANCE, EventError, LoanEvent, LoanEventBuilder, SurrogateRepeats
+from ingest.files.lendingclub_csv import CsvFormatError, CsvReject, LendingClubCsv
+from ingest.files.row_events import row_builder
+from ingest.payment_history import is_payment_history
 from ingest.progress import ProgressReporter
 from ingest.settings import Settings
 from ingest.streaming.topics import ensure_topics
@@ -102,19 +112,96 @@ def produce_csv(
     return report
 
 
-def file_events(path: Path, max_record_bytes: int) -> Iterator[tuple[LoanEvent, LoanEvent] | str]:
-    """Each record's two events, in file order, or why it has none ('line N: ...')."""
+def file_events(path: Path, max_record_bytes: int) -> Iterator[tuple[LoanEvent, ...] | str]:
+    """Each record's events, in file order, or why it has none ('line N: ...')."""
     export = LendingClubCsv(path, max_record_bytes)
-    builder = LoanEventBuilder(export.header, f"lendingclub-csv:{path.name}", date.today().year)
-    repeats = SurrogateRepeats()
+    builder = row_builder(export.header, path, date.today().year)
+    repeats = SurrogateRepeats() if isinstance(builder, LoanEventBuilder) else None
     for record in export:
         if isinstance(record, CsvReject):
             yield record.reason
             continue
         try:
-            yield repeats.resolve(*builder.build(record.values))
+            events = builder.build(record.values)
         except EventError as exc:
             yield f"line {record.line}: {exc}"
+            continue
+        yield events if repeats is None else repeats.resolve(*events)
+
+
+def produce_history(
+    settings: Settings,
+    path: Path,
+    month_every: float | None = None,
+    count: int | None = None,
+    show_progress: bool = True,
+) -> ProduceReport:
+    """Send a payment history's loan-months in calendar order, a month at a time, each month
+    taking at least `month_every` seconds (as fast as possible without); at most `count`
+    events. CsvFormatError if the file is not a payment history."""
+    report = ProduceReport()
+    started = time.perf_counter()
+    export = LendingClubCsv(path, settings.max_record_bytes)
+    if not is_payment_history(export.header):
+        raise CsvFormatError(
+            f"{path}: not a payment history (expected columns such as LOAN_ID, MONTH, "
+            "PERIOD_END_LSTAT): use --csv for an export"
+        )
+    ensure_topics(settings.kafka_bootstrap, list(settings.topics.values()))
+    producer = _producer(settings.kafka_bootstrap)
+    topic = settings.topics[PERFORMANCE]
+    limit = count if count is not None else float("inf")
+    with tempfile.TemporaryDirectory(prefix="crews-history-") as work:
+        months = _spool_by_month(path, Path(work), settings.max_record_bytes, report)
+        for number, month in enumerate(sorted(months), start=1):
+            month_started = time.perf_counter()
+            sent_before = report.events_sent
+            with months[month].open("rb") as spool:
+                for line in spool:
+                    if report.events_sent >= limit:
+                        break
+                    key, _, value = line.rstrip(b"\n").partition(b"\t")
+                    _send(producer, topic, key.decode(), value)
+                    report.events_sent += 1
+            if show_progress:
+                print(
+                    f"month {month[:7]} ({number} of {len(months)}): "
+                    f"{report.events_sent - sent_before:,} loan-months sent",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            if report.events_sent >= limit:
+                break
+            if month_every:
+                producer.flush(month_every)
+                time.sleep(max(0.0, month_every - (time.perf_counter() - month_started)))
+    remaining = producer.flush(60)
+    if remaining:
+        raise KafkaException(f"{remaining} events were not acknowledged by the broker in 60s")
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _spool_by_month(
+    path: Path, work: Path, max_record_bytes: int, report: ProduceReport
+) -> dict[str, Path]:
+    """The file's events written to one spool file per month ('key\tjson' lines, in file
+    order within a month); rows that cannot become events counted and named."""
+    spools: dict[str, Path] = {}
+    with ExitStack() as files:
+        handles: dict[str, BinaryIO] = {}
+        for events in file_events(path, max_record_bytes):
+            if isinstance(events, str):
+                _skip(report, events)
+                continue
+            for event in events:
+                month = event.occurred_at
+                handle = handles.get(month)
+                if handle is None:
+                    spools[month] = work / f"{month[:7]}.jsonl"
+                    handle = handles[month] = files.enter_context(spools[month].open("wb"))
+                handle.write(event.loan_id.encode() + b"\t" + event.to_json() + b"\n")
+    return spools
 
 
 def produce_synthetic(

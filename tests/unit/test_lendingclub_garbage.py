@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.events import (
+    MONTHLY_SCHEMA_VERSION,
     EventError,
     LoanEventBuilder,
     SurrogateRepeats,
@@ -26,6 +27,7 @@ from ingest.events import (
 )
 from ingest.files import lendingclub_csv
 from ingest.files.lendingclub_csv import CsvFormatError, CsvReject, CsvRow, LendingClubCsv
+from ingest.payment_history import LoanMonthBuilder
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HEADER = "id,url,loan_amnt,term,issue_d,loan_status,last_pymnt_d,desc"
@@ -123,13 +125,13 @@ def test_month_parsing_never_raises_anything_but_value_error(text, latest_year):
 
 
 @SETTINGS
-@given(year=st.integers(1950, 2026), month=st.integers(1, 12), form=st.integers(0, 6))
+@given(year=st.integers(1950, 2026), month=st.integers(1, 12), form=st.integers(0, 7))
 def test_every_month_form_names_its_month(year, month, form):
     first = date(year, month, 1)
     text = [
         first.strftime("%b-%Y"), first.strftime("%b-%y"), first.strftime("%y-%b"),
         f"{year}-{month:02d}-28", f"{year}-{month:02d}-01 05:00", first.strftime("%Y-%b"),
-        first.strftime("%B-%Y"),
+        first.strftime("%B-%Y"), first.strftime("%b%Y"),
     ][form]  # fmt: skip
     assert parse_lc_month(text, latest_year=year) == first
 
@@ -161,3 +163,33 @@ def test_the_builder_refuses_a_row_only_with_an_event_error(rows):
         ids.append(application.loan_id)
     surrogates = [loan_id for loan_id in ids if is_surrogate_loan_id(loan_id)]
     assert len(surrogates) == len(set(surrogates))
+
+
+HISTORY_HEADER = [
+    "LOAN_ID",
+    "MONTH",
+    "PERIOD_END_LSTAT",
+    "PBAL_BEG_PERIOD",
+    "RECEIVED_AMT",
+    "Extra",
+]
+HISTORY_VALUE = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["", "Jan2016", "Feb-2017", "Current", "12.5", "7", "1234567890123456789"]),
+)
+
+
+@SETTINGS
+@given(rows=st.lists(st.lists(HISTORY_VALUE, min_size=6, max_size=6), min_size=1, max_size=5))
+def test_the_history_builder_refuses_a_row_only_with_an_event_error(rows):
+    builder = LoanMonthBuilder(HISTORY_HEADER, "garbage", 2026)
+    for values in rows:
+        try:
+            (event,) = builder.build(values)
+        except EventError as error:
+            assert error.field in ("loan_id", "month")
+            continue
+        assert valid_loan_id(event.loan_id) and event.schema_version == MONTHLY_SCHEMA_VERSION
+        assert re.fullmatch(r"\d{4}-\d\d-01T00:00:00Z", event.occurred_at)
+        assert event.payload["as_of_d"] == event.occurred_at[:10]
+        assert all(value for value in event.payload.values())  # empty values left out
