@@ -80,6 +80,13 @@ _ISO_DATE = re.compile(
 _LOAN_ID_IN_URL = re.compile(r"loan_id=(\d+)")
 
 
+def performance_status(event: LoanEvent) -> Any:
+    """A performance event's loan status as its payload holds it (an export snapshot's
+    `loan_status`, a payment-history month's `period_end_lstat`); None if it has none."""
+    key = "period_end_lstat" if event.schema_version == MONTHLY_SCHEMA_VERSION else "loan_status"
+    return event.payload.get(key)
+
+
 class EventError(ValueError):
     """A record cannot become a valid event; names the field and the problem."""
 

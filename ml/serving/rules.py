@@ -109,8 +109,9 @@ def decide(features: Mapping[str, Any], thresholds: Thresholds) -> RuleDecision:
     )
 
 
-def behaviour_reason(loan_status: str | None) -> str | None:
-    """The watchlist's behaviour trigger for a performance event's status, or None."""
-    if loan_status is None:
+def behaviour_reason(loan_status: object) -> str | None:
+    """The watchlist's behaviour trigger for a performance event's status, or None (also for
+    a status that is no text: a payload from Kafka may hold anything)."""
+    if not isinstance(loan_status, str):
         return None
     return BEHAVIOUR_REASONS.get(loan_status.strip(" ").removeprefix(CREDIT_POLICY_PREFIX))

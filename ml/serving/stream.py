@@ -37,7 +37,7 @@ import pandas as pd
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from quixstreams.sinks import BaseSink, SinkBackpressureError
 
-from ingest.events import APPLICATION, LoanEvent
+from ingest.events import APPLICATION, LoanEvent, performance_status
 from ingest.settings import Settings
 from ingest.streaming.decoding import Rejection, decode_event
 from ingest.streaming.metrics import counter_total, serve_registry
@@ -168,7 +168,7 @@ def decision_frames(
                 ),
             }
         else:
-            reason = behaviour_reason(event.payload.get("loan_status"))
+            reason = behaviour_reason(performance_status(event))
             row |= {"rule_flag": reason is not None,
                     "reason_codes": orjson.dumps([reason] if reason else []).decode()}  # fmt: skip
         rows.append(row)

@@ -15,9 +15,12 @@ from ingest.events import (
     PERFORMANCE,
     SCHEMA_VERSION,
     EventError,
+    LoanEventBuilder,
+    performance_status,
 )
 from ingest.payment_history import LoanMonthBuilder, is_payment_history
 from ingest.streaming.decoding import LoanEvent, Rejection, decode_event
+from ml.serving.rules import behaviour_reason
 
 HEADER = ["LOAN_ID", "MONTH", "MOB", "PERIOD_END_LSTAT", "PBAL_BEG_PERIOD", "RECEIVED_AMT", "grade"]
 ROW = ["1077501", "Jan2016", "3", "Current", "4000.5", "", "B"]
@@ -96,3 +99,13 @@ def test_the_decoder_reads_both_performance_versions_and_one_application_version
     refused = decode_event(_message(APPLICATION, MONTHLY_SCHEMA_VERSION), APPLICATION, 1 << 20)
     assert isinstance(refused, Rejection) and refused.field == "schema_version"
     assert "unsupported schema_version 2 for loan.application" in refused.reason
+
+
+def test_a_late_month_fires_the_stream_scorers_behaviour_trigger():
+    late = [*ROW[:3], "Late (31-120 days)", *ROW[4:]]
+    (month,) = LoanMonthBuilder(HEADER, "a", 2026).build(late)
+    assert performance_status(month) == "Late (31-120 days)"
+    assert behaviour_reason(performance_status(month)) == "BEHAVIOUR_LATE_31_120"
+    builder = LoanEventBuilder(["id", "issue_d", "loan_status"], "e", 2026)
+    _, snapshot = builder.build(["7", "Mar-2017", "In Grace Period"])
+    assert behaviour_reason(performance_status(snapshot)) == "BEHAVIOUR_GRACE"

@@ -56,6 +56,7 @@ def test_behaviour_trigger_reads_the_status_behind_the_credit_policy_prefix():
     policy = "Does not meet the credit policy. Status:Late (16-30 days)"
     assert behaviour_reason(policy) == "BEHAVIOUR_LATE_16_30"
     assert behaviour_reason("Current") is None and behaviour_reason(None) is None
+    assert behaviour_reason(7) is None and behaviour_reason(["Late (31-120 days)"]) is None
 
 
 def test_the_lendingclub_formats_clean_as_staging_does():
