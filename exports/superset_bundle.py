@@ -36,7 +36,7 @@ GRID_COLUMNS = 12
 BUNDLE_ROOT = "credit_risk_ews_assets"
 DATABASE_FILE = "databases/credit_risk_ews_warehouse.yaml"
 PASSWORD_MASK = "XXXXXXXXXX"  # Superset's placeholder for a password given separately
-SUPPORTED_VIZ = ("big_number_total", "table", "histogram_v2", *TIMESERIES_VIZ)
+SUPPORTED_VIZ = ("big_number_total", "table", "histogram_v2", "heatmap_v2", *TIMESERIES_VIZ)
 
 
 @dataclass(frozen=True)
@@ -333,7 +333,8 @@ def _dashboard(
         "uuid": asset_uuid("dashboard", name),
         "position": dashboard_position(spec, charts),
         "metadata": {
-            "color_scheme": "supersetColors",
+            # The dashboard's scheme overrides its charts' own.
+            "color_scheme": spec.get("color_scheme", "supersetColors"),
             "refresh_frequency": spec.get("refresh_frequency", 0),  # seconds; 0: never
             "expanded_slices": {},
             "label_colors": {},

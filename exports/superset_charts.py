@@ -71,6 +71,27 @@ def chart_form_data(spec: dict[str, Any], dataset: dict[str, Any]) -> dict[str, 
                     "order_desc": not ascending,
                 }
         form |= {"show_cell_bars": False, "table_timestamp_format": "%Y-%m-%d %H:%M"}
+    elif viz == "heatmap_v2":
+        form |= {
+            "x_axis": spec["x_axis"],
+            "groupby": spec["groupby"],
+            "metric": spec["metric"],
+            "sort_x_axis": "alpha_asc",
+            "sort_y_axis": "alpha_asc",
+            "normalize_across": "heatmap",
+            "legend_type": "continuous",
+            "linear_color_scheme": "superset_seq_1",
+            "show_legend": True,
+            "show_values": True,
+            "show_percentage": False,
+            "normalized": False,
+            "xscale_interval": -1,
+            "yscale_interval": -1,
+            "left_margin": "auto",
+            "bottom_margin": "auto",
+            "value_bounds": [None, None],
+            "y_axis_format": _metric_format(dataset, spec["metric"]) or "SMART_NUMBER",
+        }
     elif viz == "histogram_v2":
         form |= {"column": spec["column"], "groupby": [], "bins": spec.get("bins", 20)}
         form |= {"normalize": False, "cumulative": False, "x_axis_title": spec["column"]}
@@ -134,6 +155,9 @@ def chart_query(spec: dict[str, Any]) -> dict[str, Any]:
         query |= {"columns": spec["groupby"], "orderby": orderby}
     elif viz == "histogram_v2":
         query |= {"columns": [spec["column"]]}
+    elif viz == "heatmap_v2":
+        axes = [spec["x_axis"], *spec["groupby"]]
+        query |= {"columns": axes, "orderby": [[axis, True] for axis in axes]}
     elif viz in TIMESERIES_VIZ:
         axis: str | dict[str, Any] = spec["x_axis"]
         if spec.get("time_grain"):

@@ -68,9 +68,16 @@ def _connect_args(env: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def synthetic_csv(tmp_path_factory) -> Path:
+    """3,000 synthetic loans; their monthly payment history beside them (synthetic_history)."""
     path = tmp_path_factory.mktemp("synthetic") / "synthetic_loans.csv"
-    write_synthetic_csv(path, count=3_000, seed=11)
+    write_synthetic_csv(path, count=3_000, seed=11, history_path=path.with_name("PMTHIST.csv"))
     return path
+
+
+@pytest.fixture(scope="session")
+def synthetic_history(synthetic_csv) -> Path:
+    """The payment history (PMTHIST layout) of the synthetic_csv loans."""
+    return synthetic_csv.with_name("PMTHIST.csv")
 
 
 @pytest.fixture(scope="session")

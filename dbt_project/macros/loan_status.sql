@@ -47,8 +47,8 @@
     end
 {%- endmacro %}
 
-{#- The buckets in order of severity, each with its rank (0 current .. 5 120+; the resolved
-    and unreadable states after them). -#}
+{#- The buckets in order of severity (current .. 120+), then the resolved and unreadable
+    states. -#}
 {% macro dpd_buckets() %}
     {{ return(['current', '1-29', '30-59', '60-89', '90-119', '120+', 'charged_off', 'paid_off', 'unknown']) }}
 {% endmacro %}
@@ -91,4 +91,10 @@
         from {{ relation }}
     ) as landings
     where month_landing_rank = 1
+{%- endmacro %}
+
+{#- A bucket as a chart shows it, led by its place so that sorting by name sorts by
+    severity: '0 current', '1 1-29 dpd', ..., '6 charged off'. -#}
+{% macro bucket_label(bucket, order) -%}
+    {{ order }} {{ bucket ~ ' dpd' if bucket[0] in '0123456789' else bucket | replace('_', ' ') }}
 {%- endmacro %}

@@ -24,6 +24,7 @@ from exports.superset_bundle import load_assets
 from exports.superset_local import PASSED_THROUGH, LocalSuperset, default_home, wait_healthy
 from exports.superset_provision import SupersetApi, SupersetLogin, provision
 from ingest.settings import Settings
+from ingest.streaming.producer import produce_history
 from ingest.warehouse.batch import utc_now
 from ingest.warehouse.session import open_session, read_frame
 from ml.scoring import score
@@ -84,10 +85,11 @@ def superset(superset_process) -> SupersetLogin:
 
 
 @pytest.fixture(scope="module")
-def duckdb_book(tmp_path_factory, kafka_bootstrap, synthetic_csv) -> Settings:
-    """A small book through the whole pipeline, so every chart has data to draw: events
-    streamed from Kafka, a bad file quarantined, dbt, a trained and scored model, drift, and
-    100 stream-scorer decisions a minute ago, decided 1..100 s after their events."""
+def duckdb_book(tmp_path_factory, kafka_bootstrap, synthetic_csv, synthetic_history) -> Settings:
+    """A small book through the whole pipeline, so every chart has data to draw: events and
+    the loans' monthly history streamed from Kafka, a bad file quarantined, dbt, a trained and
+    scored model, drift, and 100 stream-scorer decisions a minute ago, decided 1..100 s after
+    their events."""
     folder = tmp_path_factory.mktemp("superset_book")
     path = folder / "w.duckdb"
     env = {
@@ -100,6 +102,9 @@ def duckdb_book(tmp_path_factory, kafka_bootstrap, synthetic_csv) -> Settings:
         "INGEST_METRICS_PORT": "0",
     }
     produce(env, synthetic_csv)
+    produce_history(
+        Settings.from_env({**os.environ, **env}), synthetic_history, show_progress=False
+    )
     ingested = run_ingester(env)
     assert ingested.returncode == 0, ingested.stderr
     bad_csv = folder / "bad.csv"

@@ -47,6 +47,9 @@ final as (
         cast(loans_30_plus as double precision) / nullif(open_loans, 0) as rate_30_plus,
         cast(loans_60_plus as double precision) / nullif(open_loans, 0) as rate_60_plus,
         cast(loans_90_plus as double precision) / nullif(open_loans, 0) as rate_90_plus,
+        cast(balance_30_plus as double precision) as balance_30_plus,
+        cast(balance_60_plus as double precision) as balance_60_plus,
+        cast(balance_90_plus as double precision) as balance_90_plus,
         cast(balance_30_plus as double precision) / nullif(open_balance, 0)
             as balance_rate_30_plus,
         cast(balance_60_plus as double precision) / nullif(open_balance, 0)

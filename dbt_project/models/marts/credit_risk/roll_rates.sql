@@ -55,6 +55,12 @@ final as (
         case to_bucket
             {%- for bucket in buckets %} when '{{ bucket }}' then {{ loop.index0 }}{% endfor %}
         end as to_bucket_order,
+        case from_bucket
+            {%- for bucket in buckets %} when '{{ bucket }}' then '{{ bucket_label(bucket, loop.index0) }}'{% endfor %}
+        end as from_bucket_label,
+        case to_bucket
+            {%- for bucket in buckets %} when '{{ bucket }}' then '{{ bucket_label(bucket, loop.index0) }}'{% endfor %}
+        end as to_bucket_label,
         cast(loans as bigint) as loans,
         cast(balance as double precision) as balance,
         cast(loans as double precision)
