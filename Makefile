@@ -12,6 +12,7 @@ KAFKA_BOOTSTRAP ?= 127.0.0.1:19092
 export KAFKA_BOOTSTRAP
 DEMO_LOANS ?= 50000
 DEMO_CSV := lake/input/synthetic_loans.csv
+DEMO_HISTORY := lake/input/synthetic_pmthist.csv
 
 .PHONY: venv demo test lint docs bench superset superset-stop clean
 
@@ -26,14 +27,15 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	@echo "== 1/8 generate $(DEMO_LOANS) synthetic LendingClub loans"
-	$(PY) -m ingest generate --count $(DEMO_LOANS) --seed 42 --out $(DEMO_CSV)
+	@echo "== 1/8 generate $(DEMO_LOANS) synthetic LendingClub loans and their monthly payment history"
+	$(PY) -m ingest generate --count $(DEMO_LOANS) --seed 42 --out $(DEMO_CSV) --history-out $(DEMO_HISTORY)
 	@echo "== 2/8 start the local development broker (Tansu, memory only) on $(KAFKA_BOOTSTRAP)"
-	@echo "== 3/8 produce the loans' events onto Kafka"
+	@echo "== 3/8 produce the loans' events onto Kafka, then their history month by month"
 	@echo "== 4/8 stream them into the raw tables ($(WAREHOUSE)) until the topics are drained"
 	@$(PY) -m ingest broker > lake/broker.log 2>&1 & broker=$$!; \
 	  trap "kill $$broker 2>/dev/null; wait $$broker 2>/dev/null" EXIT; \
 	  $(PY) -m ingest produce --csv $(DEMO_CSV) && \
+	  $(PY) -m ingest produce --history $(DEMO_HISTORY) && \
 	  $(PY) -m ingest run --until-idle 5
 	@echo "== 5/8 dbt build (models and tests)"
 	$(DBT) build --profiles-dir profiles --target $(WAREHOUSE) --quiet
@@ -46,7 +48,7 @@ demo: $(STAMP)
 	@echo "== 8/8 report"
 	$(PY) -m exports report
 	@echo
-	@echo "wrote: $(DEMO_CSV) (input), $${DUCKDB_PATH:-warehouse.duckdb} (warehouse: raw, staging, intermediate, marts, ml schemas), $${ML_MODEL_DIR:-lake/models} (models, ROC and lift plots), lake/snapshots, lake/raw, lake/quarantine, lake/reports/drift (exports)"
+	@echo "wrote: $(DEMO_CSV) and $(DEMO_HISTORY) (input), $${DUCKDB_PATH:-warehouse.duckdb} (warehouse: raw, staging, intermediate, marts, ml schemas), $${ML_MODEL_DIR:-lake/models} (models, ROC and lift plots), lake/snapshots, lake/raw, lake/quarantine, lake/reports/drift (exports)"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -151,8 +151,10 @@ def produce_history(
     producer = _producer(settings.kafka_bootstrap)
     topic = settings.topics[PERFORMANCE]
     limit = count if count is not None else float("inf")
+    progress = ProgressReporter("producing history") if show_progress else None
     with tempfile.TemporaryDirectory(prefix="crews-history-") as work:
-        months = _spool_by_month(path, Path(work), settings.max_record_bytes, report)
+        reading = ProgressReporter("sorting history by month") if show_progress else None
+        months = _spool_by_month(path, Path(work), settings.max_record_bytes, report, reading)
         for number, month in enumerate(sorted(months), start=1):
             month_started = time.perf_counter()
             sent_before = report.events_sent
@@ -163,13 +165,15 @@ def produce_history(
                     key, _, value = line.rstrip(b"\n").partition(b"\t")
                     _send(producer, topic, key.decode(), value)
                     report.events_sent += 1
-            if show_progress:
+            if show_progress and month_every:  # a paced feed: a line a month
                 print(
                     f"month {month[:7]} ({number} of {len(months)}): "
                     f"{report.events_sent - sent_before:,} loan-months sent",
                     file=sys.stderr,
                     flush=True,
                 )
+            elif progress is not None:
+                progress.update(number, len(months), "loan-months", rate_of=report.events_sent)
             if report.events_sent >= limit:
                 break
             if month_every:
@@ -183,14 +187,20 @@ def produce_history(
 
 
 def _spool_by_month(
-    path: Path, work: Path, max_record_bytes: int, report: ProduceReport
+    path: Path,
+    work: Path,
+    max_record_bytes: int,
+    report: ProduceReport,
+    progress: ProgressReporter | None,
 ) -> dict[str, Path]:
     """The file's events written to one spool file per month ('key\tjson' lines, in file
     order within a month); rows that cannot become events counted and named."""
     spools: dict[str, Path] = {}
     with ExitStack() as files:
         handles: dict[str, BinaryIO] = {}
-        for events in file_events(path, max_record_bytes):
+        for rows, events in enumerate(file_events(path, max_record_bytes), start=1):
+            if progress is not None:
+                progress.update(rows, None, "rows")
             if isinstance(events, str):
                 _skip(report, events)
                 continue
