@@ -94,7 +94,7 @@
 {%- endmacro %}
 
 {#- A bucket as a chart shows it, led by its place so that sorting by name sorts by
-    severity: '0 current', '1 1-29 dpd', ..., '6 charged off'. -#}
+    severity: '0 current', '1 1-29', ..., '6 charged off'. -#}
 {% macro bucket_label(bucket, order) -%}
-    {{ order }} {{ bucket ~ ' dpd' if bucket[0] in '0123456789' else bucket | replace('_', ' ') }}
+    {{ order }} {{ bucket | replace('_', ' ') }}
 {%- endmacro %}
