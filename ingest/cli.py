@@ -120,7 +120,9 @@ def _produce(args: argparse.Namespace, settings: Settings) -> int:
     if args.csv is not None:
         report = produce_csv(settings, args.csv, args.count, args.rate)
     elif args.history is not None:
-        report = produce_history(settings, args.history, args.month_every, args.count)
+        report = produce_history(
+            settings, args.history, args.month_every, args.count, since=args.since
+        )
     else:
         report = produce_synthetic(settings, args.synthetic, args.seed, args.count, args.rate)
     print(report.summary())
@@ -158,6 +160,15 @@ def _reprocess(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         warehouse.close()
     return 0
+
+
+def _month_argument(text: str) -> str:
+    """'2017-01' as given, or an argparse error naming the form."""
+    try:
+        month = time.strptime(text, "%Y-%m")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month like 2017-01") from None
+    return f"{month.tm_year:04d}-{month.tm_mon:02d}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -206,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--history", type=Path, metavar="PATH",
         help="a payment history (PMTHIST layout) to replay month by month, in calendar order",
+    )  # fmt: skip
+    produce.add_argument(
+        "--since", type=_month_argument, metavar="YYYY-MM",
+        help="with --history: only the months from this one on",
     )  # fmt: skip
     produce.add_argument(
         "--month-every", type=float, metavar="SECONDS",

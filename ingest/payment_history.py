@@ -66,6 +66,16 @@ class LoanMonthBuilder:
         self._loan_id = self.names.index("loan_id")
         self._month = self.names.index("month")
 
+    def month(self, values: Sequence[str]) -> str:
+        """The row's month as its event's `occurred_at` ('2016-01-01T00:00:00Z')."""
+        try:
+            month = month_timestamp(values[self._month], self.latest_year)
+        except ValueError as exc:
+            raise EventError("month", str(exc)) from None
+        if month is None:
+            raise EventError("month", "empty: a payment-history row needs its month")
+        return month
+
     def build(self, values: Sequence[str]) -> tuple[LoanEvent]:
         """The row's one event (a tuple, as LoanEventBuilder.build gives an export row's two)."""
         loan_id = values[self._loan_id].strip()
@@ -75,12 +85,7 @@ class LoanMonthBuilder:
                 f"{loan_id[:40]!r} is not a numeric loan id (1 to {MAX_LOAN_ID_DIGITS} ASCII "
                 "digits)",
             )
-        try:
-            month = month_timestamp(values[self._month], self.latest_year)
-        except ValueError as exc:
-            raise EventError("month", str(exc)) from None
-        if month is None:
-            raise EventError("month", "empty: a payment-history row needs its month")
+        month = self.month(values)
         payload = {name: value for name, value in zip(self.names, values, strict=True) if value}
         payload["as_of_d"] = month[:10]
         return (

@@ -29,7 +29,7 @@ from confluent_kafka import KafkaException, Producer
 from ingest.events import PERFORMANCE, EventError, LoanEvent, LoanEventBuilder, SurrogateRepeats
 from ingest.files.lendingclub_csv import CsvFormatError, CsvReject, LendingClubCsv
 from ingest.files.row_events import row_builder
-from ingest.payment_history import is_payment_history
+from ingest.payment_history import LoanMonthBuilder, is_payment_history
 from ingest.progress import ProgressReporter
 from ingest.settings import Settings
 from ingest.streaming.topics import ensure_topics
@@ -135,14 +135,16 @@ def produce_history(
     month_every: float | None = None,
     count: int | None = None,
     show_progress: bool = True,
+    since: str | None = None,
 ) -> ProduceReport:
     """Send a payment history's loan-months in calendar order, a month at a time, each month
     taking at least `month_every` seconds (as fast as possible without); at most `count`
-    events. CsvFormatError if the file is not a payment history."""
+    events; only the months from `since` ('2017-01') on, if given. CsvFormatError if the
+    file is not a payment history."""
     report = ProduceReport()
     started = time.perf_counter()
-    export = LendingClubCsv(path, settings.max_record_bytes)
-    if not is_payment_history(export.header):
+    history = LendingClubCsv(path, settings.max_record_bytes)
+    if not is_payment_history(history.header):
         raise CsvFormatError(
             f"{path}: not a payment history (expected columns such as LOAN_ID, MONTH, "
             "PERIOD_END_LSTAT): use --csv for an export"
@@ -151,10 +153,11 @@ def produce_history(
     producer = _producer(settings.kafka_bootstrap)
     topic = settings.topics[PERFORMANCE]
     limit = count if count is not None else float("inf")
-    progress = ProgressReporter("producing history") if show_progress else None
     with tempfile.TemporaryDirectory(prefix="crews-history-") as work:
         reading = ProgressReporter("sorting history by month") if show_progress else None
-        months = _spool_by_month(path, Path(work), settings.max_record_bytes, report, reading)
+        first = f"{since}-01T00:00:00Z" if since else ""
+        months = _spool_by_month(history, Path(work), first, report, reading)
+        progress = ProgressReporter("producing history") if show_progress else None
         for number, month in enumerate(sorted(months), start=1):
             month_started = time.perf_counter()
             sent_before = report.events_sent
@@ -187,30 +190,40 @@ def produce_history(
 
 
 def _spool_by_month(
-    path: Path,
+    history: LendingClubCsv,
     work: Path,
-    max_record_bytes: int,
+    first_month: str,
     report: ProduceReport,
     progress: ProgressReporter | None,
 ) -> dict[str, Path]:
-    """The file's events written to one spool file per month ('key\tjson' lines, in file
-    order within a month); rows that cannot become events counted and named."""
+    """The history's events from `first_month` (an occurred_at; '' for all) written to one
+    spool file per month ('key\tjson' lines, in file order within a month); rows that cannot
+    become events counted and named. Months before `first_month` are never built."""
+    builder = LoanMonthBuilder(
+        history.header, f"lendingclub-pmthist:{history.path.name}", date.today().year
+    )
     spools: dict[str, Path] = {}
     with ExitStack() as files:
         handles: dict[str, BinaryIO] = {}
-        for rows, events in enumerate(file_events(path, max_record_bytes), start=1):
+        for rows, record in enumerate(history, start=1):
             if progress is not None:
                 progress.update(rows, None, "rows")
-            if isinstance(events, str):
-                _skip(report, events)
+            if isinstance(record, CsvReject):
+                _skip(report, record.reason)
                 continue
-            for event in events:
-                month = event.occurred_at
-                handle = handles.get(month)
-                if handle is None:
-                    spools[month] = work / f"{month[:7]}.jsonl"
-                    handle = handles[month] = files.enter_context(spools[month].open("wb"))
-                handle.write(event.loan_id.encode() + b"\t" + event.to_json() + b"\n")
+            try:
+                if builder.month(record.values) < first_month:
+                    continue
+                (event,) = builder.build(record.values)
+            except EventError as exc:
+                _skip(report, f"line {record.line}: {exc}")
+                continue
+            month = event.occurred_at
+            handle = handles.get(month)
+            if handle is None:
+                spools[month] = work / f"{month[:7]}.jsonl"
+                handle = handles[month] = files.enter_context(spools[month].open("wb"))
+            handle.write(event.loan_id.encode() + b"\t" + event.to_json() + b"\n")
     return spools
 
 

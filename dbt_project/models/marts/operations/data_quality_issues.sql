@@ -28,28 +28,24 @@
 {%- for field in performance_fields() if field_flag(field) -%}
     {%- do performance_checks.append((field_flag(field), field.key, field_flag(field))) -%}
 {%- endfor -%}
+{%- set loan_month_checks = [
+    ('loan_status_unknown', 'period_end_lstat', 'loan_status_unknown'),
+    ('loan_id_invalid', 'loan_id', 'loan_id_invalid'),
+] -%}
+{%- for field in loan_month_fields() if field_flag(field) -%}
+    {%- do loan_month_checks.append((field_flag(field), field.key, field_flag(field))) -%}
+{%- endfor -%}
+{#- (what the rows are, the staging model holding them, its checks) -#}
+{%- set checked = [
+    ('loan.application', 'stg_loan_events__applications', application_checks),
+    ('loan.performance', 'stg_loan_events__performance', performance_checks),
+    ('loan.performance.month', 'stg_loan_events__loan_months', loan_month_checks),
+] -%}
 
 with
 
-applications as (
-
-    select * from {{ ref('stg_loan_events__applications') }}
-    {% if is_incremental() -%}
-        where {{ staged_after_watermark('staged_at') }}
-    {%- endif %}
-
-),
-
-performance as (
-
-    select * from {{ ref('stg_loan_events__performance') }}
-    {% if is_incremental() -%}
-        where {{ staged_after_watermark('staged_at') }}
-    {%- endif %}
-
-),
-
-application_counts as (
+{% for event_type, model, checks in checked %}
+{{ model }}_counts as (
 
     -- One pass over the events: a column per check, a row per landing batch.
     select
@@ -57,60 +53,36 @@ application_counts as (
         min(landed_at) as landed_at,
         min(source) as producer,
         max(staged_at) as last_staged_at,
-        {% for flag, field, condition in application_checks -%}
+        {% for flag, field, condition in checks -%}
             sum(case when {{ condition }} then 1 else 0 end) as {{ flag }},
         {% endfor -%}
         count(*) as checked_rows
-    from applications
+    from {{ ref(model) }}
+    {% if is_incremental() -%}
+        where {{ staged_after_watermark('staged_at') }}
+    {%- endif %}
     group by batch_id
 
 ),
-
-performance_counts as (
-
-    select
-        batch_id,
-        min(landed_at) as landed_at,
-        min(source) as producer,
-        max(staged_at) as last_staged_at,
-        {% for flag, field, condition in performance_checks -%}
-            sum(case when {{ condition }} then 1 else 0 end) as {{ flag }},
-        {% endfor -%}
-        count(*) as checked_rows
-    from performance
-    group by batch_id
-
-),
-
+{% endfor %}
 unpivoted as (
 
-    {%- for flag, field, condition in application_checks %}
+    {%- for event_type, model, checks in checked %}
+        {%- set outer_loop = loop %}
+        {%- for flag, field, condition in checks %}
         select
             batch_id,
             landed_at,
             producer,
             last_staged_at,
-            'loan.application' as event_type,
+            '{{ event_type }}' as event_type,
             '{{ field }}' as field,
             '{{ flag }}' as flag,
             checked_rows,
             {{ flag }} as flagged_rows
-        from application_counts
-        union all
-    {%- endfor %}
-    {%- for flag, field, condition in performance_checks %}
-        select
-            batch_id,
-            landed_at,
-            producer,
-            last_staged_at,
-            'loan.performance' as event_type,
-            '{{ field }}' as field,
-            '{{ flag }}' as flag,
-            checked_rows,
-            {{ flag }} as flagged_rows
-        from performance_counts
-        {{ "union all" if not loop.last }}
+        from {{ model }}_counts
+        {{ "union all" if not (outer_loop.last and loop.last) }}
+        {%- endfor %}
     {%- endfor %}
 
 ),
