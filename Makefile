@@ -89,6 +89,7 @@ bench: $(STAMP)
 	$(PY) -m tests.benchmarks.load_benchmark
 	$(PY) -m tests.benchmarks.stream_benchmark
 	$(PY) -m tests.benchmarks.dbt_benchmark
+	$(PY) -m tests.benchmarks.history_benchmark
 	$(PY) -m tests.benchmarks.ml_benchmark
 	$(PY) -m tests.benchmarks.api_benchmark
 	$(PY) -m tests.benchmarks.decision_latency_benchmark

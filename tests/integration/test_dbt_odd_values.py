@@ -1,5 +1,5 @@
 """No landed row can stop `dbt build`: odd values in every payload field staging parses (and
-in every other field of the export), landed beside an ordinary book, then dbt build on
+in every other field of the export and of a payment history), landed beside an ordinary book, then dbt build on
 DuckDB and on a real Postgres, and on DuckDB (where a 400-digit amount used to become
 infinity) the ML step and dbt again. Values that cannot be read become null and are counted
 in data_quality_issues."""
@@ -11,11 +11,18 @@ import re
 
 import pytest
 
-from ingest.events import APPLICATION, PERFORMANCE, PERFORMANCE_FIELDS, LoanEvent
+from ingest.events import (
+    APPLICATION,
+    MONTHLY_SCHEMA_VERSION,
+    PERFORMANCE,
+    PERFORMANCE_FIELDS,
+    LoanEvent,
+)
 from ingest.files.lendingclub_csv import LendingClubCsv
 from ingest.files.loader import load_csv
 from ingest.settings import Settings
 from ingest.synthetic import write_synthetic_csv
+from ingest.synthetic.history import HISTORY_COLUMNS
 from ingest.warehouse.batch import Batch, SourcePosition
 from ingest.warehouse.session import read_frame
 from ml.cli import main as ml_main
@@ -66,6 +73,13 @@ def odd_batch(header: list[str], seed: int) -> Batch:
             payload = dict(zip(fields, _odd_texts(seed + offset, len(fields)), strict=True))
             event = LoanEvent.create(event_type, loan_id, month, "odd-producer", payload)
             batch.add_event(event, SourcePosition("kafka", f"odd-{event_type}", 0, offset))
+        # A payment-history month with an odd value in every column of that layout.
+        names = [name.lower() for name in HISTORY_COLUMNS]
+        payload = dict(zip(names, _odd_texts(seed - offset, len(names)), strict=True))
+        event = LoanEvent.create(
+            PERFORMANCE, loan_id, month, "odd-producer", payload, MONTHLY_SCHEMA_VERSION
+        )
+        batch.add_event(event, SourcePosition("kafka", "odd-month", 0, offset))
     return batch
 
 
@@ -89,7 +103,7 @@ def test_odd_values_in_every_field_never_stop_the_build(warehouse, tmp_path, mon
     load_csv(book, store, show_progress=False)
     result = store.land(odd_batch(header, seed=17))
     store.close()
-    assert result.applications == result.performance == ODD_LOANS
+    assert (result.applications, result.performance) == (ODD_LOANS, 2 * ODD_LOANS)
 
     run_dbt("build", target=target, env=env)
     if target == "duckdb":
@@ -116,15 +130,21 @@ def test_odd_values_in_every_field_never_stop_the_build(warehouse, tmp_path, mon
     hit = set(flagged.flag)
     for flag in ("loan_amnt_unparseable", "delinq_2yrs_unparseable", "emp_length_unparseable",
                  "earliest_cr_line_unparseable", "issue_date_unparseable",
-                 "term_not_36_or_60", "total_pymnt_unparseable", "loan_status_unknown"):  # fmt: skip
+                 "term_not_36_or_60", "total_pymnt_unparseable", "loan_status_unknown",
+                 "pbal_end_period_unparseable", "received_d_unparseable", "co_unparseable"):  # fmt: skip
         assert flag in hit, f"{flag} never flagged: {sorted(hit)}"
+    months = query("select count(*) as n from marts.fct_loan_months where loan_id >= 900000000")
+    assert months.n[0] > 0
 
 
 def test_the_odd_values_reach_every_field_staging_parses(tmp_path):
     """Every payload key of the staging field list (macros/staging_fields.sql) is a column
     of the export the fixture fills, so each one gets odd values."""
     spec = (REPO_ROOT / "dbt_project" / "macros" / "staging_fields.sql").read_text()
-    parsed = set(re.findall(r"'key': '(\w+)'", spec))
+    export_spec, _, history_spec = spec.partition("{% macro loan_month_fields() %}")
+    parsed = set(re.findall(r"'key': '(\w+)'", export_spec))
     book = tmp_path / "book.csv"
     write_synthetic_csv(book, 10, seed=3)
     assert len(parsed) > 25 and parsed <= set(LendingClubCsv(book).header)
+    history_keys = set(re.findall(r"'key': '(\w+)'", history_spec))
+    assert len(history_keys) > 10 and history_keys <= {name.lower() for name in HISTORY_COLUMNS}
