@@ -50,6 +50,13 @@ def history_names(header: Sequence[str]) -> list[str]:
     return [name.strip().lower() for name in header]
 
 
+def repeated_history_names(header: Sequence[str]) -> list[str]:
+    """The names a history's header holds more than once, read without case ('MONTH' and
+    'Month'): the reader refuses such a file, since either column could be the month."""
+    names = history_names(header)
+    return sorted({name for name in names if names.count(name) > 1})
+
+
 def is_payment_history(header: Sequence[str]) -> bool:
     """Whether a header row is a PMTHIST file's: LOAN_ID, MONTH and a few of its columns."""
     names = set(history_names(header))

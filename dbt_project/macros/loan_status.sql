@@ -53,9 +53,11 @@
     {{ return(['current', '1-29', '30-59', '60-89', '90-119', '120+', 'charged_off', 'paid_off', 'unknown']) }}
 {% endmacro %}
 
-{#- The loan-months of `relation` (one row per loan and month) with `late_run`: the months in
-    a row, up to and including this one, the loan has been 'Late (31-120 days)' (0 in any
-    other status), which dpd_bucket() reads. -#}
+{#- The loan-months of `relation` (one row per loan and month) with `previous_month_date` (the
+    loan's month before in the history, whichever it is) and `late_run`: the months in a row,
+    up to and including this one, the loan has been 'Late (31-120 days)' (0 in any other
+    status), which dpd_bucket() reads. A month missing from the history ends a run: months
+    late a year apart are not four months in a row. -#}
 {% macro with_late_runs(relation) -%}
     select
         *,
@@ -67,13 +69,28 @@
     from (
         select
             *,
-            -- A new spell starts at every month in another status.
-            sum(case when loan_status = 'Late (31-120 days)' then 0 else 1 end) over (
+            -- A new spell starts at every month in another status, and at a late month
+            -- whose month before is not in the history.
+            sum(
+                case
+                    when loan_status = 'Late (31-120 days)'
+                        and previous_month_date
+                        = cast({{ dbt.dateadd('month', -1, 'month_date') }} as date)
+                        then 0
+                    else 1
+                end
+            ) over (
                 partition by loan_id
                 order by month_date
                 rows between unbounded preceding and current row
             ) as late_spell
-        from {{ relation }}
+        from (
+            select
+                *,
+                lag(month_date) over (partition by loan_id order by month_date)
+                    as previous_month_date
+            from {{ relation }}
+        ) as ordered
     ) as spells
 {%- endmacro %}
 

@@ -30,7 +30,7 @@ from typing import BinaryIO
 
 from ingest.events import NUL_REASON, normalise_header
 from ingest.files.shifted_columns import SNIFF_RECORDS, shift_problem
-from ingest.payment_history import is_payment_history
+from ingest.payment_history import is_payment_history, repeated_history_names
 
 # A quoted field may hold newlines (the `desc` column does), but an unbalanced quote must not
 # swallow the rest of the file: past this many physical lines, or past the record size limit,
@@ -271,6 +271,13 @@ class LendingClubCsv:
                 )
             text = line[1]
             if (names := _header_names(text)) is not None:
+                if is_payment_history(names) and (twice := repeated_history_names(names)):
+                    raise CsvFormatError(
+                        f"{self.path}: the payment history's header names "
+                        f"{', '.join(map(repr, twice))} more than once (its column names are "
+                        "read without case): which column holds the value is ambiguous; "
+                        "nothing was loaded"
+                    )
                 return names
             if text.strip() and not text.lstrip('"').startswith(PREAMBLE_PREFIX):
                 raise CsvFormatError(

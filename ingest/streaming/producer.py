@@ -18,11 +18,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO
 
 from confluent_kafka import KafkaException, Producer
 
@@ -33,6 +31,10 @@ from ingest.payment_history import LoanMonthBuilder, is_payment_history
 from ingest.progress import ProgressReporter
 from ingest.settings import Settings
 from ingest.streaming.topics import ensure_topics
+
+# Spooled lines held in memory before they are appended to their months' files (about 400
+# bytes each).
+SPOOL_LINES = 100_000
 
 
 @dataclass
@@ -198,33 +200,47 @@ def _spool_by_month(
 ) -> dict[str, Path]:
     """The history's events from `first_month` (an occurred_at; '' for all) written to one
     spool file per month ('key\tjson' lines, in file order within a month); rows that cannot
-    become events counted and named. Months before `first_month` are never built."""
+    become events counted and named. Months before `first_month` are never built. Lines are
+    gathered in memory and appended to their month's file every SPOOL_LINES lines, so neither
+    memory nor open files grow with the file (a damaged file may name thousands of months)."""
     builder = LoanMonthBuilder(
         history.header, f"lendingclub-pmthist:{history.path.name}", date.today().year
     )
     spools: dict[str, Path] = {}
-    with ExitStack() as files:
-        handles: dict[str, BinaryIO] = {}
-        for rows, record in enumerate(history, start=1):
-            if progress is not None:
-                progress.update(rows, None, "rows")
-            if isinstance(record, CsvReject):
-                _skip(report, record.reason)
+    pending: dict[str, list[bytes]] = {}
+    held = 0
+    for rows, record in enumerate(history, start=1):
+        if progress is not None:
+            progress.update(rows, None, "rows")
+        if isinstance(record, CsvReject):
+            _skip(report, record.reason)
+            continue
+        try:
+            if builder.month(record.values) < first_month:
                 continue
-            try:
-                if builder.month(record.values) < first_month:
-                    continue
-                (event,) = builder.build(record.values)
-            except EventError as exc:
-                _skip(report, f"line {record.line}: {exc}")
-                continue
-            month = event.occurred_at
-            handle = handles.get(month)
-            if handle is None:
-                spools[month] = work / f"{month[:7]}.jsonl"
-                handle = handles[month] = files.enter_context(spools[month].open("wb"))
-            handle.write(event.loan_id.encode() + b"\t" + event.to_json() + b"\n")
+            (event,) = builder.build(record.values)
+        except EventError as exc:
+            _skip(report, f"line {record.line}: {exc}")
+            continue
+        month = event.occurred_at
+        if month not in spools:
+            spools[month] = work / f"{month[:7]}.jsonl"
+        pending.setdefault(month, []).append(
+            event.loan_id.encode() + b"\t" + event.to_json() + b"\n"
+        )
+        held += 1
+        if held >= SPOOL_LINES:
+            _append_spools(spools, pending)
+            held = 0
+    _append_spools(spools, pending)
     return spools
+
+
+def _append_spools(spools: dict[str, Path], pending: dict[str, list[bytes]]) -> None:
+    for month, lines in pending.items():
+        with spools[month].open("ab") as spool:
+            spool.writelines(lines)
+    pending.clear()
 
 
 def produce_synthetic(

@@ -18,7 +18,9 @@ from ingest.events import (
     LoanEventBuilder,
     performance_status,
 )
+from ingest.files.lendingclub_csv import CsvFormatError, LendingClubCsv
 from ingest.payment_history import LoanMonthBuilder, is_payment_history
+from ingest.streaming import producer
 from ingest.streaming.decoding import LoanEvent, Rejection, decode_event
 from ml.serving.rules import behaviour_reason
 
@@ -109,3 +111,34 @@ def test_a_late_month_fires_the_stream_scorers_behaviour_trigger():
     builder = LoanEventBuilder(["id", "issue_d", "loan_status"], "e", 2026)
     _, snapshot = builder.build(["7", "Mar-2017", "In Grace Period"])
     assert behaviour_reason(performance_status(snapshot)) == "BEHAVIOUR_GRACE"
+
+
+def test_a_history_naming_a_column_twice_is_refused_as_a_whole(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text(
+        "LOAN_ID,MONTH,PERIOD_END_LSTAT,DUE_AMT,MOB,Month\n7,Jan2016,Current,1,1,Feb2016\n"
+    )
+    with pytest.raises(CsvFormatError, match="'month' more than once"):
+        LendingClubCsv(path)
+
+
+def test_the_spool_sorts_months_and_skips_the_ones_before_since(tmp_path, monkeypatch):
+    monkeypatch.setattr(producer, "SPOOL_LINES", 2)  # appended in several rounds
+    path = tmp_path / "h.csv"
+    rows = ["1,Mar2016,Current", "1,Jan2016,Current", "2,Feb2016,Current", "2,Mar2016,Late",
+            "3,Mar2016,Current", "x,Mar2016,Current", "4,Dec2015,Current"]  # fmt: skip
+    path.write_text(
+        "LOAN_ID,MONTH,PERIOD_END_LSTAT,DUE_AMT,MOB\n" + "".join(f"{r},1,1\n" for r in rows)
+    )
+    report = producer.ProduceReport()
+    spools = producer._spool_by_month(
+        LendingClubCsv(path), tmp_path, "2016-01-01T00:00:00Z", report, None
+    )
+    assert sorted(spools) == [
+        "2016-01-01T00:00:00Z",
+        "2016-02-01T00:00:00Z",
+        "2016-03-01T00:00:00Z",
+    ]
+    march = spools["2016-03-01T00:00:00Z"].read_bytes().splitlines()
+    assert [line.split(b"\t")[0] for line in march] == [b"1", b"2", b"3"]  # file order
+    assert report.rows_skipped == 1 and "loan_id" in report.first_problems[0]

@@ -58,25 +58,35 @@ bucketed_months as (
 
 history as (
 
-    -- Each loan's payment history: its latest month, the last month a payment came in, and
-    -- its default month: the first 120+ days past due or charged off (a history dates the
-    -- default itself; a snapshot's default date is an estimate, below).
+    -- Each loan's payment history: its latest month with a status LendingClub uses (an
+    -- unreadable status never overrides a known state), the last month a payment came in,
+    -- and its default month: the first 120+ days past due or charged off (a history dates
+    -- the default itself; a snapshot's default date is an estimate, below). A history that
+    -- starts 30 or more days past due began after the loan's first missed payment: its late
+    -- months are counted from its start, so its default month is only an upper bound.
     select
         loan_id,
         month_date as history_as_of_date,
         loan_status as history_loan_status,
+        loan_status_unknown as is_history_status_unknown,
         outcome as history_outcome,
         balance_end as history_balance,
         min(case when dpd_bucket in ('120+', 'charged_off') then month_date end) over (
             partition by loan_id
         ) as history_default_date,
+        first_value(
+            dpd_bucket in ('30-59', '60-89', '90-119', '120+', 'charged_off')
+        ) over (
+            partition by loan_id order by month_date
+            rows between unbounded preceding and unbounded following
+        ) as is_history_joined_late,
         max(case when amount_received > 0 then coalesce(received_date, month_date) end) over (
             partition by loan_id
         ) as history_last_payment_date,
         max(landed_at) over (partition by loan_id) as history_landed_at,
         max(staged_at) over (partition by loan_id) as history_staged_at,
         row_number() over (
-            partition by loan_id order by month_date desc
+            partition by loan_id order by loan_status_unknown asc, month_date desc
         ) as history_recency_rank
     from bucketed_months
 
@@ -165,16 +175,21 @@ combined as (
         latest_months.loan_id as history_loan_id,
         latest_months.history_as_of_date,
         latest_months.history_loan_status,
+        latest_months.is_history_status_unknown,
         latest_months.history_outcome,
         latest_months.history_balance,
         latest_months.history_default_date,
+        latest_months.is_history_joined_late,
         latest_months.history_last_payment_date,
         latest_months.history_landed_at,
         latest_months.history_staged_at,
         -- The latest state is the newer of the latest snapshot and the latest history month
-        -- (a snapshot of the same month wins: it carries the payment totals).
+        -- with a known status (a snapshot of the same month wins: it carries the payment
+        -- totals; a history without one readable status never wins over a snapshot).
         coalesce(
-            latest_months.history_as_of_date > snapshots.as_of_date, snapshots.loan_id is null
+            latest_months.history_as_of_date > snapshots.as_of_date
+            and not latest_months.is_history_status_unknown,
+            snapshots.loan_id is null
         ) as is_history_latest
     from snapshots
     full outer join latest_months on snapshots.loan_id = latest_months.loan_id
@@ -186,22 +201,31 @@ final as (
     select
         coalesce(loan_id, history_loan_id) as loan_id,
         performance_event_id,
-        greatest(as_of_date, history_as_of_date) as as_of_date,
+        case when is_history_latest then history_as_of_date else as_of_date end as as_of_date,
         history_as_of_date,
         case when is_history_latest then history_loan_status else loan_status end
             as loan_status,
         loan_status_raw,
         coalesce(meets_credit_policy, true) as meets_credit_policy,
         case when is_history_latest then history_outcome else outcome end as outcome,
-        -- A history dates the default itself; a snapshot's date is an estimate.
-        coalesce(history_default_date, first_default_date) as first_default_date,
+        -- A history dates the default itself; a snapshot's date is an estimate, and the
+        -- earlier of the two where the history began with the loan already late.
         case
-            when history_default_date is not null then 'payment_history'
+            when is_history_joined_late
+                then least(history_default_date, first_default_date)
+            else coalesce(history_default_date, first_default_date)
+        end as first_default_date,
+        case
+            when history_default_date is not null
+                and (
+                    not is_history_joined_late
+                    or first_default_date is null
+                    or history_default_date <= first_default_date
+                )
+                then 'payment_history'
             when first_default_date is not null then 'snapshot_estimate'
         end as default_date_source,
-        coalesce(is_never_paid, false)
-        and history_last_payment_date is null
-        and history_default_date is null as is_never_paid,
+        coalesce(is_never_paid, true) and history_last_payment_date is null as is_never_paid,
         total_pymnt,
         total_rec_prncp,
         recoveries,

@@ -84,7 +84,9 @@ joined as (
                 latest_performance.first_default_date is null
                 or first_applications.issue_date is null
                 then latest_performance.first_default_date
+            -- (a date from the payment history is the month itself, never re-estimated)
             when latest_performance.is_never_paid
+                and latest_performance.default_date_source is distinct from 'payment_history'
                 then {{ estimated_default_month(
                     'first_applications.issue_date', 'latest_performance.first_default_date'
                 ) }}

@@ -57,12 +57,8 @@ runs as (
 bucketed as (
 
     select
-        runs.*,
-        {{ dpd_bucket('runs.loan_status', 'runs.is_charged_off_flag', 'runs.late_run') }}
-            as dpd_bucket,
-        lag(runs.month_date) over (
-            partition by runs.loan_id order by runs.month_date
-        ) as previous_month_date
+        *,
+        {{ dpd_bucket('loan_status', 'is_charged_off_flag', 'late_run') }} as dpd_bucket
     from runs
 
 ),
@@ -81,6 +77,14 @@ sequenced as (
             order by month_date
             rows between unbounded preceding and current row
         ) as months_30_plus_so_far,
+        -- Months under 30 days past due so far: 0 while a history that starts 30+ (one that
+        -- begins mid-loan, after the first missed payment) is still in that first spell,
+        -- whose first delinquency came before the history.
+        sum(case when dpd_bucket in {{ thirty_plus }} then 0 else 1 end) over (
+            partition by loan_id
+            order by month_date
+            rows between unbounded preceding and current row
+        ) as months_under_30_so_far,
         max(staged_at) over (partition by loan_id) as last_staged_at
     from bucketed
 
@@ -114,8 +118,9 @@ final as (
         sequenced.interest_paid,
         sequenced.dpd_bucket = 'charged_off' as is_charged_off_month,
         sequenced.charged_off_amount,
-        sequenced.dpd_bucket in {{ thirty_plus }} and sequenced.months_30_plus_so_far = 1
-            as is_first_delinquency,
+        sequenced.dpd_bucket in {{ thirty_plus }}
+        and sequenced.months_30_plus_so_far = 1
+        and sequenced.months_under_30_so_far > 0 as is_first_delinquency,
         coalesce(
             sequenced.dpd_bucket = 'current' and sequenced.previous_dpd_bucket in {{ delinquent }},
             false

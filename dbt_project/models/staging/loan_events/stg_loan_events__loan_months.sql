@@ -48,7 +48,8 @@ final as (
         source,
         batch_id,
         staged_at,
-        cast(occurred_at as date) as month_date,
+        -- The month, whatever time of it a producer stamped on the event.
+        cast({{ dbt.date_trunc('month', 'occurred_at') }} as date) as month_date,
         {{ loan_status_unprefixed('loan_status_trimmed') }} as loan_status,
         loan_status_trimmed as loan_status_raw,
         {{ loan_outcome(loan_status_unprefixed('loan_status_trimmed')) }} as outcome,
