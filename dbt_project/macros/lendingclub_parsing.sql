@@ -64,14 +64,33 @@
     1962. Null for anything else and outside the years lc_earliest_year() to
     lc_latest_year(). The same rule as ingest.events.parse_lc_month.
 
-    Two regular expressions a value, each evaluated once: which form it is. A named form's
-    letters are its month and its digits its year, taken apart with translate, which costs
-    little however often the expression repeats them (SQL evaluates a repeated expression
-    each time: with the parts taken apart by nested CASEs of regular expressions, Postgres
-    staged 4 million payment-history months in over 20 minutes). Nested CASEs, not ANDs, so
-    make_date never sees a month or day that does not exist. -#}
+    Two regular expressions a value: which form it is. A named form's letters are its month
+    and its digits its year (lc_month_parts). Nested CASEs, not ANDs, so make_date never sees
+    a month or day that does not exist. -#}
 {% macro lc_month_date(expression, latest_year) -%}
     {%- set value = "trim(" ~ expression ~ ")" -%}
+    {{ lc_month_from_parts(value, lc_month_letters(value), lc_month_digits(value), latest_year) }}
+{%- endmacro %}
+
+{#- A month value's parts as three select-list items `<name>_trimmed`, `<name>_letters`,
+    `<name>_digits`: computed once a row by a staging model (with_month_parts), since the
+    parser reads them many times and translate costs about 1 us a call on DuckDB. -#}
+{% macro lc_month_parts(expression, name) -%}
+    trim({{ expression }}) as {{ name }}_trimmed,
+    {{ lc_month_letters("trim(" ~ expression ~ ")") }} as {{ name }}_letters,
+    {{ lc_month_digits("trim(" ~ expression ~ ")") }} as {{ name }}_digits
+{%- endmacro %}
+
+{% macro lc_month_letters(value) -%}
+    translate({{ value }}, '0123456789-', '')
+{%- endmacro %}
+
+{% macro lc_month_digits(value) -%}
+    translate({{ value }}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-', '')
+{%- endmacro %}
+
+{#- lc_month_date from a trimmed value and its letters and digits (expressions or columns). -#}
+{% macro lc_month_from_parts(value, letters, digits, latest_year) -%}
     {%- set named = text_matches(
         value,
         "[A-Za-z]{3,9}-([0-9]{2}|[0-9]{4})|([0-9]{2}|[0-9]{4})-[A-Za-z]{3,9}|[A-Za-z]{3,9}[0-9]{4}"
@@ -80,8 +99,6 @@
         value,
         "[0-9]{4}-[0-9]{2}-[0-9]{2}([ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]+)?)?)?"
     ) -%}
-    {%- set letters = "translate(" ~ value ~ ", '0123456789-', '')" -%}
-    {%- set digits = "translate(" ~ value ~ ", 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-', '')" -%}
     {%- set named_year -%}
         case
             when length({{ digits }}) = 4 then cast({{ digits }} as integer)

@@ -32,7 +32,7 @@ parsed as (
         *,
         trim(period_end_lstat_text) as loan_status_trimmed,
         {{ parsed_columns(fields) }}
-    from fields
+    from ({{ with_month_parts('fields', fields) }}) as prepared
 
 ),
 

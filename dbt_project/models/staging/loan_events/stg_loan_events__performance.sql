@@ -32,7 +32,7 @@ statuses as (
         *,
         trim(loan_status_text) as loan_status_trimmed,
         {{ parsed_columns(fields) }}
-    from fields
+    from ({{ with_month_parts('fields', fields) }}) as prepared
 
 ),
 
