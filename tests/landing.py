@@ -11,11 +11,11 @@ from typing import Any
 import pandas as pd
 
 from ingest.events import LoanEventBuilder
-from ingest.files.loader import load_csv
+from ingest.files.loader import LoadReport, load_csv
 from ingest.settings import Settings
 from ingest.warehouse.batch import Batch, SourcePosition
 from ingest.warehouse.landing import RawWriter
-from ingest.warehouse.session import open_session
+from ingest.warehouse.session import open_session, read_frame
 from ingest.warehouse.writer import open_writer
 from ml.serving.decisions_table import DECISION_COLUMNS, DECISIONS, ensure_tables
 
@@ -49,6 +49,31 @@ def postgres_writer(**settings: Any) -> RawWriter:
     """The raw writer of the Postgres the PG* variables name (`settings`: e.g. a statement
     timeout)."""
     return open_writer(Settings(warehouse="postgres", **settings))
+
+
+def warehouse_under_test(request: Any, tmp_path: Path) -> tuple[Any, str, dict[str, str], Any]:
+    """For a fixture parametrised by engine ('duckdb', 'postgres'): (open a writer, the dbt
+    target, its environment, read a query into a DataFrame)."""
+    if request.param == "postgres":
+        env = request.getfixturevalue("postgres_env")
+        settings = Settings(warehouse="postgres")
+        return postgres_writer, "postgres", env, lambda q: read_frame(settings, q)
+    path = tmp_path / "w.duckdb"
+    settings = Settings(warehouse="duckdb", duckdb_path=path)
+    return (
+        lambda: duckdb_writer(path), "duckdb", {"DUCKDB_PATH": str(path)},
+        lambda q: read_frame(settings, q),
+    )  # fmt: skip
+
+
+def load_file(open_writer: Any, path: Path) -> LoadReport:
+    """Land a file through a writer `open_writer()` opens (and closes after)."""
+    store = open_writer()
+    try:
+        store.init()
+        return load_csv(path, store, show_progress=False)
+    finally:
+        store.close()
 
 
 def write_decisions(settings: Settings, decisions: list[tuple[datetime, float]]) -> None:

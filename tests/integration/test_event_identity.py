@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 
 from ingest.events import LoanEventBuilder
-from ingest.files.loader import load_csv
 from ingest.settings import Settings
 from ingest.synthetic import write_synthetic_csv
 from ingest.warehouse.batch import Batch, SourcePosition
 from ingest.warehouse.session import read_frame
 from tests.dbt_runner import LOAN_MODELS, run_dbt
-from tests.landing import duckdb_writer, postgres_writer
+from tests.landing import load_file, postgres_writer, warehouse_under_test
 
 LOANS = 600
 MOVED = 160
@@ -29,25 +28,7 @@ LATE = "Late (31-120 days)"
 @pytest.fixture(params=["duckdb", "postgres"])
 def warehouse(request, tmp_path):
     """(open a writer, dbt target, environment, read a query into a DataFrame)."""
-    if request.param == "postgres":
-        env = request.getfixturevalue("postgres_env")
-        settings = Settings(warehouse="postgres")
-        return postgres_writer, "postgres", env, lambda q: read_frame(settings, q)
-    path = tmp_path / "w.duckdb"
-    settings = Settings(warehouse="duckdb", duckdb_path=path)
-    return (
-        lambda: duckdb_writer(path), "duckdb", {"DUCKDB_PATH": str(path)},
-        lambda q: read_frame(settings, q),
-    )  # fmt: skip
-
-
-def _load(open_writer, path: Path):
-    store = open_writer()
-    try:
-        store.init()
-        return load_csv(path, store, show_progress=False)
-    finally:
-        store.close()
+    return warehouse_under_test(request, tmp_path)
 
 
 def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -100,9 +81,9 @@ def test_a_re_downloaded_export_and_states_within_a_month(warehouse, book, tmp_p
     feb = _write(tmp_path / "feb" / "LoanStats.csv", header, rows)
     moved_ids = [int(rows[i]["id"]) for i in moved]
 
-    assert _load(open_writer, jan).performance_landed == LOANS
+    assert load_file(open_writer, jan).performance_landed == LOANS
     run_dbt("run", *LOAN_MODELS, target=target, env=env)
-    report = _load(open_writer, feb)
+    report = load_file(open_writer, feb)
     assert (report.applications_landed, report.performance_landed) == (0, MOVED)
     assert report.reused_positions == MOVED
     assert report.duplicates_skipped == 2 * LOANS - MOVED
@@ -114,12 +95,12 @@ def test_a_re_downloaded_export_and_states_within_a_month(warehouse, book, tmp_p
     flagged = dict(zip(watchlist.loan_id, watchlist.reason_codes, strict=True))
     assert all("BEHAVIOUR_LATE_31_120" in flagged[i] for i in moved_ids)
 
-    _load(open_writer, _write(tmp_path / "replayed.csv", header, before))
+    load_file(open_writer, _write(tmp_path / "replayed.csv", header, before))
     run_dbt("run", *LOAN_MODELS, target=target, env=env)
     assert {_statuses(query)[i] for i in moved_ids} == {LATE}
 
     cured = [{**r, "total_pymnt": f"{float(r['total_pymnt'] or 0) + 100:.2f}"} for r in before]
-    _load(open_writer, _write(tmp_path / "cured.csv", header, cured))
+    load_file(open_writer, _write(tmp_path / "cured.csv", header, cured))
     run_dbt("run", *LOAN_MODELS, target=target, env=env)
     statuses = _statuses(query)
     assert [statuses[i] for i in moved_ids] == [r["loan_status"] for r in before]
@@ -141,7 +122,7 @@ def test_a_landing_that_commits_late_from_a_clock_behind_is_still_staged(postgre
     A DuckDB file has one writer, so a landing can never commit while dbt reads it."""
     query = lambda q: read_frame(Settings(warehouse="postgres"), q)  # noqa: E731
     target, env = "postgres", postgres_env
-    _load(postgres_writer, book)
+    load_file(postgres_writer, book)
     slow = postgres_writer()
     landing = slow.begin_landing()
     landing.stamp = dataclasses.replace(

@@ -14,14 +14,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ingest.files.loader import load_csv
 from ingest.settings import Settings
 from ingest.streaming.producer import produce_history
 from ingest.synthetic import write_synthetic_csv
 from ingest.warehouse.session import read_frame
 from tests.dbt_runner import run_dbt
 from tests.integration.streaming import run_ingester
-from tests.landing import duckdb_writer, postgres_writer
+from tests.landing import duckdb_writer, load_file, warehouse_under_test
 
 LATE = "Late (31-120 days)"
 # Columns in another order and case than the generator writes, and one it does not know.
@@ -74,34 +73,16 @@ def _write(path: Path, header: list[str], rows: list[list[str]]) -> Path:
 @pytest.fixture(params=["duckdb", "postgres"])
 def warehouse(request, tmp_path):
     """(open a writer, dbt target, environment, read a query into a DataFrame)."""
-    if request.param == "postgres":
-        env = request.getfixturevalue("postgres_env")
-        settings = Settings(warehouse="postgres")
-        return postgres_writer, "postgres", env, lambda q: read_frame(settings, q)
-    path = tmp_path / "w.duckdb"
-    settings = Settings(warehouse="duckdb", duckdb_path=path)
-    return (
-        lambda: duckdb_writer(path), "duckdb", {"DUCKDB_PATH": str(path)},
-        lambda q: read_frame(settings, q),
-    )  # fmt: skip
-
-
-def _load(open_writer, path: Path):
-    store = open_writer()
-    try:
-        store.init()
-        return load_csv(path, store, show_progress=False)
-    finally:
-        store.close()
+    return warehouse_under_test(request, tmp_path)
 
 
 def test_a_hand_made_history_gives_the_hand_worked_figures(warehouse, tmp_path):
     open_writer, target, env, query = warehouse
-    _load(open_writer, _write(tmp_path / "export.csv", EXPORT_HEADER, EXPORT))
+    load_file(open_writer, _write(tmp_path / "export.csv", EXPORT_HEADER, EXPORT))
     history = _write(tmp_path / "PMTHIST.csv", HISTORY_HEADER, HISTORY)
-    first = _load(open_writer, history)
+    first = load_file(open_writer, history)
     assert (first.performance_landed, first.quarantined) == (11, 2)
-    again = _load(open_writer, history)  # the same file again: nothing new
+    again = load_file(open_writer, history)  # the same file again: nothing new
     assert (again.performance_landed, again.duplicates_skipped) == (0, 13)  # and 2 quarantined
     reasons = query(
         "select error_field, reason from raw.ingest_quarantine "
@@ -181,10 +162,10 @@ def test_a_new_month_built_incrementally_equals_a_full_refresh(tmp_path):
     before, after = tmp_path / "PMTHIST_a.csv", tmp_path / "PMTHIST_b.csv"
     assert _split_history(history, before, after, "2019-03") > 300
     writer = lambda: duckdb_writer(database)  # noqa: E731
-    _load(writer, export)
-    _load(writer, before)
+    load_file(writer, export)
+    load_file(writer, before)
     run_dbt("run", *SELECT, target="duckdb", env=env)
-    _load(writer, after)
+    load_file(writer, after)
     run_dbt("run", *SELECT, target="duckdb", env=env)
 
     def tables() -> list[pd.DataFrame]:
