@@ -86,7 +86,7 @@
 {%- endmacro %}
 
 {% macro lc_month_digits(value) -%}
-    translate({{ value }}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-', '')
+    translate(lower({{ value }}), 'abcdefghijklmnopqrstuvwxyz-', '')
 {%- endmacro %}
 
 {#- lc_month_date from a trimmed value and its letters and digits (expressions or columns). -#}

@@ -59,6 +59,7 @@
     status), which dpd_bucket() reads. A month missing from the history ends a run: months
     late a year apart are not four months in a row. -#}
 {% macro with_late_runs(relation) -%}
+    {#- Rendered as a CTE's body: the first line at the call's indent, the rest at 4. -#}
     select
         *,
         sum(case when loan_status = 'Late (31-120 days)' then 1 else 0 end) over (
@@ -73,7 +74,8 @@
             -- whose month before is not in the history.
             sum(
                 case
-                    when loan_status = 'Late (31-120 days)'
+                    when
+                        loan_status = 'Late (31-120 days)'
                         and previous_month_date
                         = cast({{ dbt.dateadd('month', -1, 'month_date') }} as date)
                         then 0
@@ -94,11 +96,13 @@
     ) as spells
 {%- endmacro %}
 
-{#- The loan-months of `relation` (staged payment-history rows), one per loan and month: a
-    month that arrived more than once (a corrected month) is the one landed last, in the
-    warehouse's commit order. -#}
-{% macro latest_loan_months(relation) -%}
-    select * from (
+{#- The loan-months of `relation` (staged payment-history rows) that meet `condition`, one per
+    loan and month: a month that arrived more than once (a corrected month) is the one landed
+    last, in the warehouse's commit order. Rendered as a CTE's body. -#}
+{% macro latest_loan_months(relation, condition) -%}
+    select
+        *
+    from (
         select
             *,
             row_number() over (
@@ -106,6 +110,7 @@
                 order by commit_seq desc, source_offset desc, event_id asc
             ) as month_landing_rank
         from {{ relation }}
+        where {{ condition }}
     ) as landings
     where month_landing_rank = 1
 {%- endmacro %}

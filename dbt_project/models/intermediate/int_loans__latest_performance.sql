@@ -8,6 +8,11 @@
     ] if target.type == 'postgres' else []),
 ) }}
 
+{%- set loan_condition -%}
+    loan_id is not null
+    {%- if is_incremental() %} and loan_id in (select loan_id from changed_loans){% endif %}
+{%- endset %}
+
 with
 
 {% if is_incremental() -%}
@@ -39,11 +44,13 @@ performance as (
 
 loan_months as (
 
-    {{ latest_loan_months(ref('stg_loan_events__loan_months')) }}
-    and loan_id is not null
-    {% if is_incremental() -%}
-        and loan_id in (select loan_id from changed_loans)
-    {%- endif %}
+    {{ latest_loan_months(ref('stg_loan_events__loan_months'), loan_condition) }}
+
+),
+
+runs as (
+
+    {{ with_late_runs('loan_months') }}
 
 ),
 
@@ -52,7 +59,7 @@ bucketed_months as (
     select
         *,
         {{ dpd_bucket('loan_status', 'is_charged_off_flag', 'late_run') }} as dpd_bucket
-    from ({{ with_late_runs('loan_months') }}) as runs
+    from runs
 
 ),
 
@@ -94,7 +101,8 @@ history as (
 
 latest_months as (
 
-    select * from history where history_recency_rank = 1
+    select * from history
+    where history_recency_rank = 1
 
 ),
 

@@ -86,7 +86,7 @@ joined as (
                 then latest_performance.first_default_date
             -- (a date from the payment history is the month itself, never re-estimated)
             when latest_performance.is_never_paid
-                and latest_performance.default_date_source is distinct from 'payment_history'
+                and coalesce(latest_performance.default_date_source, '') <> 'payment_history'
                 then {{ estimated_default_month(
                     'first_applications.issue_date', 'latest_performance.first_default_date'
                 ) }}

@@ -13,6 +13,11 @@
 {%- set delinquent = "('1-29', '30-59', '60-89', '90-119', '120+')" %}
 {%- set thirty_plus = "('30-59', '60-89', '90-119', '120+')" %}
 
+{%- set loan_condition -%}
+    loan_id is not null
+    {%- if is_incremental() %} and loan_id in (select loan_id from changed_loans){% endif %}
+{%- endset %}
+
 with
 
 {% if is_incremental() -%}
@@ -34,17 +39,18 @@ changed_loans as (
 
 months as (
 
-    {{ latest_loan_months(ref('stg_loan_events__loan_months')) }}
-    and loan_id is not null
-    {% if is_incremental() -%}
-        and loan_id in (select loan_id from changed_loans)
-    {%- endif %}
+    {{ latest_loan_months(ref('stg_loan_events__loan_months'), loan_condition) }}
 
 ),
 
 loans as (
 
-    select loan_id, issue_date, grade, term_months from {{ ref('int_loans__rule_banded') }}
+    select
+        loan_id,
+        issue_date,
+        grade,
+        term_months
+    from {{ ref('int_loans__rule_banded') }}
 
 ),
 
@@ -66,7 +72,7 @@ bucketed as (
 sequenced as (
 
     select
-        bucketed.*,
+        *,
         -- The bucket a month rolled from: the loan's month before, if the history has it.
         case
             when previous_month_date = cast({{ dbt.dateadd('month', -1, 'month_date') }} as date)

@@ -20,25 +20,37 @@ transitions as (
         dpd_bucket as to_bucket,
         balance_begin
     from loan_months
-    where previous_dpd_bucket in ('{{ open_buckets | join("', '") }}')
+    where
+        previous_dpd_bucket in (
+            {%- for bucket in open_buckets %}
+                '{{ bucket }}'{{ "," if not loop.last }}
+            {%- endfor %}
+        )
 
 ),
 
 counted as (
 
+    -- Per grade, and over all grades.
     select
         month_date,
-        case when grouping(grade) = 1 then 'All grades' else coalesce(grade, 'unknown') end
-            as grade,
+        coalesce(grade, 'unknown') as grade,
         from_bucket,
         to_bucket,
         count(*) as loans,
         coalesce(sum(balance_begin), 0) as balance
     from transitions
-    group by grouping sets (
-        (month_date, grade, from_bucket, to_bucket),
-        (month_date, from_bucket, to_bucket)
-    )
+    group by month_date, coalesce(grade, 'unknown'), from_bucket, to_bucket
+    union all
+    select
+        month_date,
+        'All grades' as grade,
+        from_bucket,
+        to_bucket,
+        count(*) as loans,
+        coalesce(sum(balance_begin), 0) as balance
+    from transitions
+    group by month_date, from_bucket, to_bucket
 
 ),
 
@@ -50,16 +62,24 @@ final as (
         from_bucket,
         to_bucket,
         case from_bucket
-            {%- for bucket in buckets %} when '{{ bucket }}' then {{ loop.index0 }}{% endfor %}
+            {%- for bucket in buckets %}
+                when '{{ bucket }}' then {{ loop.index0 }}
+            {%- endfor %}
         end as from_bucket_order,
         case to_bucket
-            {%- for bucket in buckets %} when '{{ bucket }}' then {{ loop.index0 }}{% endfor %}
+            {%- for bucket in buckets %}
+                when '{{ bucket }}' then {{ loop.index0 }}
+            {%- endfor %}
         end as to_bucket_order,
         case from_bucket
-            {%- for bucket in buckets %} when '{{ bucket }}' then '{{ bucket_label(bucket, loop.index0) }}'{% endfor %}
+            {%- for bucket in buckets %}
+                when '{{ bucket }}' then '{{ bucket_label(bucket, loop.index0) }}'
+            {%- endfor %}
         end as from_bucket_label,
         case to_bucket
-            {%- for bucket in buckets %} when '{{ bucket }}' then '{{ bucket_label(bucket, loop.index0) }}'{% endfor %}
+            {%- for bucket in buckets %}
+                when '{{ bucket }}' then '{{ bucket_label(bucket, loop.index0) }}'
+            {%- endfor %}
         end as to_bucket_label,
         cast(loans as bigint) as loans,
         cast(balance as double precision) as balance,
@@ -67,8 +87,9 @@ final as (
         / sum(loans) over (partition by month_date, grade, from_bucket) as loan_share,
         case
             when sum(balance) over (partition by month_date, grade, from_bucket) > 0
-                then cast(balance as double precision)
-                / sum(balance) over (partition by month_date, grade, from_bucket)
+                then
+                    cast(balance as double precision)
+                    / sum(balance) over (partition by month_date, grade, from_bucket)
         end as balance_share
     from counted
 

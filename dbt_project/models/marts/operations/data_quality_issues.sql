@@ -45,43 +45,44 @@
 with
 
 {% for event_type, model, checks in checked %}
-{{ model }}_counts as (
+    {{ model }}_counts as (
 
-    -- One pass over the events: a column per check, a row per landing batch.
-    select
-        batch_id,
-        min(landed_at) as landed_at,
-        min(source) as producer,
-        max(staged_at) as last_staged_at,
-        {% for flag, field, condition in checks -%}
-            sum(case when {{ condition }} then 1 else 0 end) as {{ flag }},
-        {% endfor -%}
-        count(*) as checked_rows
-    from {{ ref(model) }}
-    {% if is_incremental() -%}
-        where {{ staged_after_watermark('staged_at') }}
-    {%- endif %}
-    group by batch_id
+        -- One pass over the events: a column per check, a row per landing batch.
+        select
+            batch_id,
+            min(landed_at) as landed_at,
+            min(source) as producer,
+            max(staged_at) as last_staged_at,
+            {% for flag, field, condition in checks -%}
+                sum(case when {{ condition }} then 1 else 0 end) as {{ flag }},
+            {% endfor -%}
+            count(*) as checked_rows
+        from {{ ref(model) }}
+        {% if is_incremental() -%}
+            where {{ staged_after_watermark('staged_at') }}
+        {%- endif %}
+        group by batch_id
 
-),
+    ),
 {% endfor %}
+
 unpivoted as (
 
     {%- for event_type, model, checks in checked %}
         {%- set outer_loop = loop %}
         {%- for flag, field, condition in checks %}
-        select
-            batch_id,
-            landed_at,
-            producer,
-            last_staged_at,
-            '{{ event_type }}' as event_type,
-            '{{ field }}' as field,
-            '{{ flag }}' as flag,
-            checked_rows,
-            {{ flag }} as flagged_rows
-        from {{ model }}_counts
-        {{ "union all" if not (outer_loop.last and loop.last) }}
+            select
+                batch_id,
+                landed_at,
+                producer,
+                last_staged_at,
+                '{{ event_type }}' as event_type,
+                '{{ field }}' as field,
+                '{{ flag }}' as flag,
+                checked_rows,
+                {{ flag }} as flagged_rows
+            from {{ model }}_counts
+            {{ "union all" if not (outer_loop.last and loop.last) }}
         {%- endfor %}
     {%- endfor %}
 

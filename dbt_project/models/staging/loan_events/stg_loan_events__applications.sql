@@ -30,7 +30,7 @@ parsed as (
     select
         *,
         {{ parsed_columns(fields, stage=1) }}
-    from ({{ with_month_parts('fields', fields) }}) as prepared
+    from ({{ with_month_parts('fields', fields) }}) as with_parts
 
 ),
 

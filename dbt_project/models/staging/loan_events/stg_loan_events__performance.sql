@@ -32,7 +32,7 @@ statuses as (
         *,
         trim(loan_status_text) as loan_status_trimmed,
         {{ parsed_columns(fields) }}
-    from ({{ with_month_parts('fields', fields) }}) as prepared
+    from ({{ with_month_parts('fields', fields) }}) as with_parts
 
 ),
 
@@ -55,7 +55,7 @@ final as (
         {{ loan_outcome(loan_status_unprefixed('loan_status_trimmed')) }} as outcome,
         coalesce(
             {{ loan_status_unprefixed('loan_status_trimmed') }}
-            not in ('{{ known_loan_statuses() | join("', '") }}'),
+            not in ('{{ known_loan_statuses() | join("', '") }}'),  -- noqa: LT05
             true
         ) as loan_status_unknown,
         total_pymnt,
