@@ -14,12 +14,12 @@ limit {limit}
 WATCHLIST_COUNT_QUERY = "select count(*) as active_on_watchlist from marts.early_warning_watchlist"
 
 _KPI_FORMATS = {
-    "portfolio_rows": "{:,.0f}",
-    "baseline_default_rate": "{:.4f}",
-    "watchlist_rows": "{:,.0f}",
-    "watchlist_share": "{:.4f}",
-    "watchlist_default_rate": "{:.4f}",
-    "lift_vs_baseline": "{:.2f}",
+    "resolved_loans": "{:,.0f}",
+    "resolved_default_rate": "{:.4f}",
+    "resolved_rule_flagged_loans": "{:,.0f}",
+    "resolved_rule_flagged_share": "{:.4f}",
+    "resolved_rule_flagged_default_rate": "{:.4f}",
+    "resolved_rule_lift": "{:.2f}",
 }
 
 

@@ -49,6 +49,7 @@
         {'key': 'total_pymnt', 'parser': 'number'},
         {'key': 'total_rec_prncp', 'parser': 'number'},
         {'key': 'recoveries', 'parser': 'number'},
+        {'key': 'collection_recovery_fee', 'parser': 'number'},
         {'key': 'out_prncp', 'parser': 'number'},
         {'key': 'last_pymnt_d', 'column': 'last_pymnt_date', 'parser': 'month',
          'latest_year': 'extract(year from landed_at)'},

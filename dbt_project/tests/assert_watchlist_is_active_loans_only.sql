@@ -1,5 +1,7 @@
--- The watchlist holds active (unresolved) loans only, every reason code matches its rule,
--- and every active loan that trips a rule is on it.
+-- The watchlist holds active (unresolved) loans only, every reason code matches its
+-- condition (each of the rule's four only where the rule flags the loan and that condition
+-- holds), and every active loan that trips a trigger is on it.
+{%- set t = watchlist_rule_thresholds() %}
 with
 
 watchlist as (
@@ -20,8 +22,7 @@ late_or_grace as (
     -- active loans and the watchlist's own loans need reading.
     select
         *,
-        loan_status in ('In Grace Period', 'Late (16-30 days)', 'Late (31-120 days)')
-            as is_behind
+        {{ behaviour_trigger('loan_status') }} as is_behind
     from loans
     where
         outcome = 'unresolved'
@@ -45,8 +46,16 @@ final as (
                 or late_or_grace.is_model_watchlist
             )
         )
-        or (watchlist.reason_codes like '%RULE_LEVERAGE_STRESS%')
-        <> late_or_grace.is_rule_watchlist
+        {% for code, column, threshold in [
+            ('DTI>=', 'dti', t.dti), ('REVOL_UTIL>=', 'revol_util', t.revol_util),
+            ('DELINQ_2YRS>', 'delinq_2yrs', t.delinq_2yrs),
+            ('INQ_LAST_6MTHS>=', 'inq_last_6mths', t.inq_last_6mths),
+        ] -%}
+            or (watchlist.reason_codes like '%{{ code }}%') <> coalesce(
+                late_or_grace.is_rule_watchlist
+                and late_or_grace.{{ column }} >= {{ threshold }}, false
+            )
+        {% endfor -%}
         or (watchlist.reason_codes like '%BEHAVIOUR_%') <> late_or_grace.is_behind
         or (watchlist.reason_codes like '%MODEL_PD%') <> late_or_grace.is_model_watchlist
 

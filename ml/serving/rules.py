@@ -104,7 +104,9 @@ def decide(features: Mapping[str, Any], thresholds: Thresholds) -> RuleDecision:
         util_band=_band(features.get("revol_util"), (40, 60, t.revol_util_min)),
         rate_band=_band(features.get("int_rate"), (10, 15, 20)),
         early_warning_flag=leverage and stress,
-        risk_tier="high" if leverage and stress else "medium" if leverage or stress else "low",
+        risk_tier=(
+            "Watchlist" if leverage and stress else "Elevated" if leverage or stress else "Low"
+        ),
         reasons=tuple(_reason(name, threshold) for name, threshold, _ in met),
     )
 

@@ -44,14 +44,14 @@ def test_kpis_match_an_independent_computation_from_the_csv(duckdb_built, synthe
     )
     kpis = duckdb_query(duckdb_built, KPI_QUERY).set_index(["segment_type", "segment"])
     kpi = kpis.loc[("portfolio", "all")]
-    assert kpi.portfolio_rows == len(resolved)
-    assert kpi.baseline_default_rate == pytest.approx(bad[resolved.index].mean())
-    assert kpi.watchlist_rows == flagged.sum()
-    assert kpi.watchlist_default_rate == pytest.approx(bad[resolved.index][flagged].mean())
-    assert kpi.lift_vs_baseline > 1
+    assert kpi.resolved_loans == len(resolved)
+    assert kpi.resolved_default_rate == pytest.approx(bad[resolved.index].mean())
+    assert kpi.resolved_rule_flagged_loans == flagged.sum()
+    assert kpi.resolved_rule_flagged_default_rate == pytest.approx(bad[resolved.index][flagged].mean())
+    assert kpi.resolved_rule_lift > 1
     by_grade = kpis.loc["grade"]
     expected_by_grade = bad[resolved.index].groupby(resolved["grade"]).mean()
-    assert by_grade.baseline_default_rate.to_dict() == pytest.approx(expected_by_grade.to_dict())
+    assert by_grade.resolved_default_rate.to_dict() == pytest.approx(expected_by_grade.to_dict())
 
 
 def test_every_model_and_column_is_described(duckdb_built, tmp_path):
@@ -113,7 +113,7 @@ def _decision(loan_id: int, offset: int, decided_at: str, pd_value: float | None
         "source_name": "apps", "source_partition": 0, "source_offset": offset,
         "event_time": pd.Timestamp("2019-03-01"), "decided_at": pd.Timestamp(decided_at),
         "model_run_id": None if pd_value is None else "live-run", "pd": pd_value,
-        "risk_decile": None if pd_value is None else 5, "risk_tier": "medium",
+        "risk_decile": None if pd_value is None else 5, "risk_tier": "Elevated",
         "rule_flag": False, "reason_codes": '["DTI>=30"]',
     }  # fmt: skip
 

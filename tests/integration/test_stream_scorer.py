@@ -114,7 +114,7 @@ def test_kill_9_twice_and_a_warehouse_outage_decide_every_event_once_on_postgres
         rows = assert_every_event_decided_once(settings)
     assert rows.pd.isna().all()  # no champion: rules only
     applications = rows[rows.event_type == "loan.application"]
-    assert set(applications.risk_tier) <= {"low", "medium", "high", "Rejected"}
+    assert set(applications.risk_tier) <= {"Low", "Elevated", "Watchlist", "Rejected"}
     assert (rows.decided_at >= rows.event_time - pd.Timedelta(seconds=1)).all()
 
 

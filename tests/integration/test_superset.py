@@ -38,14 +38,18 @@ from tests.postgres_cluster import free_port
 BROWSER_DIR = REPO_ROOT / "tests" / "browser"
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "superset"
 ASSETS = load_assets()
-# The six KPI big numbers and the kpi_summary column each must equal.
+# The KPI big numbers and the kpi_summary column each must equal: the original's six, then
+# the live watchlist's.
 KPI_COLUMNS = {
-    "kpi_resolved_loans": "portfolio_rows",
-    "kpi_default_rate": "baseline_default_rate",
-    "kpi_watchlist_loans": "watchlist_rows",
-    "kpi_watchlist_share": "watchlist_share",
-    "kpi_watchlist_default_rate": "watchlist_default_rate",
-    "kpi_watchlist_lift": "lift_vs_baseline",
+    "kpi_resolved_loans": "resolved_loans",
+    "kpi_default_rate": "resolved_default_rate",
+    "kpi_rule_flagged_loans": "resolved_rule_flagged_loans",
+    "kpi_rule_flagged_share": "resolved_rule_flagged_share",
+    "kpi_rule_flagged_default_rate": "resolved_rule_flagged_default_rate",
+    "kpi_rule_lift": "resolved_rule_lift",
+    "kpi_active_flagged_loans": "active_flagged_loans",
+    "kpi_active_flagged_balance": "active_flagged_balance",
+    "kpi_active_30_plus_balance_rate": "active_30_plus_balance_rate",
 }
 KPI_QUERY = "select * from marts.kpi_summary where segment_type = 'portfolio'"
 # Pipeline Health's live figures, read from raw.ingest_batches and live.loan_decisions.

@@ -9,18 +9,18 @@ def test_kpis_print_readably_and_missing_values_as_na():
     kpis = pd.DataFrame(
         [
             {
-                "portfolio_rows": 21412,
-                "baseline_default_rate": 0.21534,
-                "watchlist_rows": 1871,
-                "watchlist_share": 0.0874,
-                "watchlist_default_rate": None,
-                "lift_vs_baseline": 1.6931,
+                "resolved_loans": 21412,
+                "resolved_default_rate": 0.21534,
+                "resolved_rule_flagged_loans": 1871,
+                "resolved_rule_flagged_share": 0.0874,
+                "resolved_rule_flagged_default_rate": None,
+                "resolved_rule_lift": 1.6931,
             }
         ]
     )
     text = format_kpis(kpis)
     assert "21,412" in text and "0.2153" in text and "1.69" in text
-    assert "watchlist_default_rate" in text and "n/a" in text
+    assert "resolved_rule_flagged_default_rate" in text and "n/a" in text
 
 
 def test_an_empty_watchlist_says_so_instead_of_printing_an_empty_frame():

@@ -56,7 +56,7 @@ def test_an_application_gets_features_decision_and_no_model_before_training(clie
     assert body["features"]["credit_history_years"] == 12 + 4 / 12
     assert body["decision"] == {
         "dti_band": "0-10", "util_band": "0-40", "rate_band": "10-15",
-        "early_warning_flag": False, "risk_tier": "low", "reasons": [],
+        "early_warning_flag": False, "risk_tier": "Low", "reasons": [],
     }  # fmt: skip
     assert body["model"] == {"run_id": None, "pd": None, "risk_decile": None, "top_features": []}
 
@@ -109,11 +109,11 @@ def _champion_pointer_touch(model_dir, run_id: str = "run-2") -> None:
 def test_batches_and_metrics_count_every_request_and_tier(client):
     risky = {**APPLICATION, "dti": "35", "inq_last_6mths": "3"}
     answers = client.post("/score/batch", json=[APPLICATION, risky, risky]).json()
-    assert [a["decision"]["risk_tier"] for a in answers] == ["low", "high", "high"]
+    assert [a["decision"]["risk_tier"] for a in answers] == ["Low", "Watchlist", "Watchlist"]
     assert answers[1]["decision"]["reasons"] == ["DTI>=30", "INQ_LAST_6MTHS>=2"]
     client.post("/score", json={"loan_amnt": "1"})
     metrics = client.get("/metrics").text
-    assert 'score_api_decisions_total{tier="high"} 2.0' in metrics
+    assert 'score_api_decisions_total{tier="Watchlist"} 2.0' in metrics
     assert 'score_api_requests_total{endpoint="/score",status="422"} 1.0' in metrics
     assert 'score_api_requests_total{endpoint="/score/batch",status="200"} 1.0' in metrics
     assert 'score_api_request_duration_seconds_bucket{endpoint="/score",le="0.25"}' in metrics

@@ -30,7 +30,7 @@ def test_a_loan_at_every_threshold_is_flagged_high_with_four_reasons():
         THRESHOLDS,
     )
     assert (rule.dti_band, rule.util_band, rule.rate_band) == ("30+", "80+", "20+")
-    assert rule.early_warning_flag and rule.risk_tier == "high"
+    assert rule.early_warning_flag and rule.risk_tier == "Watchlist"
     assert rule.reasons == ("DTI>=30", "REVOL_UTIL>=80", "DELINQ_2YRS>0", "INQ_LAST_6MTHS>=2")
 
 
@@ -40,12 +40,12 @@ def test_just_below_every_threshold_is_low_with_no_reason():
         THRESHOLDS,
     )
     assert (rule.dti_band, rule.util_band, rule.rate_band) == ("20-30", "60-80", "0-10")
-    assert not rule.early_warning_flag and rule.risk_tier == "low" and rule.reasons == ()
+    assert not rule.early_warning_flag and rule.risk_tier == "Low" and rule.reasons == ()
 
 
 def test_one_half_of_the_rule_is_medium_and_unknowns_are_banded_unknown():
     rule = decide({"dti": None, "revol_util": 85.0, "delinq_2yrs": None}, THRESHOLDS)
-    assert rule.risk_tier == "medium" and not rule.early_warning_flag
+    assert rule.risk_tier == "Elevated" and not rule.early_warning_flag
     assert rule.reasons == ("REVOL_UTIL>=80",)
     assert (rule.dti_band, rule.rate_band) == ("unknown", "unknown")
 

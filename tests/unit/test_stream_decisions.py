@@ -42,7 +42,7 @@ def test_a_checkpoint_decides_each_event_and_a_replay_adds_nothing(tmp_path):
     ]
     decisions, quarantine = _frames(messages, tmp_path)
     rows = decisions.set_index("event_type")
-    assert rows.loc[APPLICATION, "risk_tier"] == "high" and rows.loc[APPLICATION, "rule_flag"]
+    assert rows.loc[APPLICATION, "risk_tier"] == "Watchlist" and rows.loc[APPLICATION, "rule_flag"]
     assert rows.loc[APPLICATION, "reason_codes"] == '["DTI>=30","INQ_LAST_6MTHS>=2"]'
     assert rows.loc[PERFORMANCE, "reason_codes"] == '["BEHAVIOUR_LATE_31_120"]'
     assert decisions.pd.isna().all() and len(quarantine) == 1

@@ -76,7 +76,9 @@ joined as (
         latest_performance.meets_credit_policy,
         coalesce(latest_performance.outcome, 'unresolved') as outcome,
         latest_performance.total_pymnt,
+        latest_performance.total_rec_prncp,
         latest_performance.recoveries,
+        latest_performance.collection_recovery_fee,
         latest_performance.out_prncp,
         latest_performance.last_pymnt_date,
         case
@@ -107,17 +109,11 @@ rules as (
 
     select
         *,
-        -- The original rule's two halves, with the thresholds as dbt variables.
-        coalesce(
-            dti >= {{ var('watchlist_dti_min') }}
-            or revol_util >= {{ var('watchlist_revol_util_min') }},
-            false
-        ) as is_high_leverage,
-        coalesce(
-            delinq_2yrs >= {{ var('watchlist_delinq_2yrs_min') }}
-            or inq_last_6mths >= {{ var('watchlist_inq_last_6mths_min') }},
-            false
-        ) as has_credit_stress
+        -- The rule's two halves, with the thresholds as dbt variables (macros/watchlist_rule.sql).
+        {{ rule_is_high_leverage(watchlist_rule_thresholds()) }} as is_high_leverage,
+        {{ rule_has_credit_stress(watchlist_rule_thresholds()) }} as has_credit_stress,
+        {{ rule_flag(original_rule_thresholds()) }} as is_original_rule_watchlist,
+        {{ rule_reason_codes(watchlist_rule_thresholds()) }} as rule_reason_codes
     from joined
 
 ),
@@ -127,11 +123,7 @@ banded as (
     select
         *,
         is_high_leverage and has_credit_stress as is_rule_watchlist,
-        case
-            when is_high_leverage and has_credit_stress then 'high'
-            when is_high_leverage or has_credit_stress then 'medium'
-            else 'low'
-        end as risk_tier,
+        {{ rule_risk_tier('is_high_leverage', 'has_credit_stress') }} as risk_tier,
         -- Band edges are the watchlist thresholds themselves, closed below (>=), so a dti of
         -- exactly 30 is in the top band and flagged: the bands never contradict the rule.
         case
@@ -214,6 +206,8 @@ final as (
         is_high_leverage,
         has_credit_stress,
         is_rule_watchlist,
+        is_original_rule_watchlist,
+        rule_reason_codes,
         risk_tier,
         dti_band,
         revol_util_band,
@@ -226,7 +220,9 @@ final as (
         first_default_date,
         months_to_default,
         total_pymnt,
+        total_rec_prncp,
         recoveries,
+        collection_recovery_fee,
         out_prncp,
         last_pymnt_date,
         last_landed_at,

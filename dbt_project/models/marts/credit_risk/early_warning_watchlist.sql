@@ -6,17 +6,47 @@ loans as (
 
 ),
 
+expected_losses as (
+
+    select * from {{ ref('fct_loan_expected_loss') }}
+
+),
+
 triggers as (
 
     select
         *,
         is_rule_watchlist as trips_rule,
-        loan_status in ('In Grace Period', 'Late (16-30 days)', 'Late (31-120 days)')
-            as trips_behaviour,
+        {{ behaviour_trigger('loan_status') }} as trips_behaviour,
         -- The champion's batch PD, else the latest live decision's (fct_loans.effective_pd).
         is_model_watchlist as trips_model
     from loans
     where outcome = 'unresolved'
+
+),
+
+scored as (
+
+    select
+        triggers.*,
+        expected_losses.lgd,
+        expected_losses.expected_loss,
+        -- Severity grows with days past due, with each further trigger and with exposure.
+        case triggers.loan_status
+            when 'In Grace Period' then 2
+            when 'Late (16-30 days)' then 3
+            when 'Late (31-120 days)' then 4
+            else 0
+        end
+        + (case when triggers.trips_model then 1 else 0 end)
+        + (case when triggers.trips_rule then 1 else 0 end)
+        {% for points_from in var('watchlist_exposure_points') -%}
+            + (case when coalesce(triggers.out_prncp, 0) >= {{ points_from }} then 1 else 0 end)
+        {% endfor -%}
+        as severity
+    from triggers
+    left join expected_losses on triggers.loan_id = expected_losses.loan_id
+    where triggers.trips_rule or triggers.trips_behaviour or triggers.trips_model
 
 ),
 
@@ -49,7 +79,11 @@ final as (
         live_reason_codes,
         effective_pd,
         effective_pd_source,
-        -- Every trigger fired, most serious first, e.g. 'BEHAVIOUR_GRACE;MODEL_PD;RULE_LEVERAGE_STRESS'.
+        out_prncp,
+        lgd,
+        expected_loss,
+        -- Every trigger fired, most serious first, the rule's as one reason per condition met,
+        -- e.g. 'BEHAVIOUR_GRACE;MODEL_PD;DTI>=30;INQ_LAST_6MTHS>=2'.
         trim(
             both ';' from
             case loan_status
@@ -59,13 +93,14 @@ final as (
                 else ''
             end
             || case when trips_model then ';MODEL_PD' else '' end
-            || case when trips_rule then ';RULE_LEVERAGE_STRESS' else '' end
+            || case when trips_rule then ';' || rule_reason_codes else '' end
         ) as reason_codes,
-        (case when trips_behaviour then 2 else 0 end)
-        + (case when trips_model then 1 else 0 end)
-        + (case when trips_rule then 1 else 0 end) as severity
-    from triggers
-    where trips_rule or trips_behaviour or trips_model
+        severity,
+        -- The order to read the list in: severity, then expected loss (unknown last).
+        cast(row_number() over (
+            order by severity desc, coalesce(expected_loss, -1) desc, loan_id asc
+        ) as integer) as watchlist_rank
+    from scored
 
 )
 

@@ -8,19 +8,50 @@ loans as (
 
 cells as (
 
-    -- KPIs are measured on loans whose outcome is known; active loans are not "good".
     -- One pass over the book down to tier x grade x decile; every segment type is then
-    -- summed from these few hundred rows.
+    -- summed from these few hundred rows. The original's six KPIs count resolved loans (an
+    -- active loan is not "good"); the live watchlist's figures count active ones.
     select
         risk_tier,
         coalesce(grade, 'unknown') as grade,
         risk_decile,
-        count(*) as portfolio_rows,
-        sum(case when is_default then 1 else 0 end) as portfolio_defaults,
-        sum(case when is_rule_watchlist then 1 else 0 end) as watchlist_rows,
-        sum(case when is_rule_watchlist and is_default then 1 else 0 end) as watchlist_defaults
-    from loans
-    where is_resolved
+        sum(case when is_resolved then 1 else 0 end) as resolved_loans,
+        sum(case when is_default then 1 else 0 end) as resolved_defaults,
+        sum(case when is_resolved and is_rule_watchlist then 1 else 0 end)
+            as resolved_rule_flagged_loans,
+        sum(case when is_default and is_rule_watchlist then 1 else 0 end)
+            as resolved_rule_flagged_defaults,
+        sum(case when is_resolved then funded_amnt else 0 end) as resolved_funded,
+        sum(case when is_default then funded_amnt else 0 end) as resolved_defaulted_funded,
+        sum(case when not is_resolved then 1 else 0 end) as active_loans,
+        sum(case when not is_resolved then coalesce(out_prncp, 0) else 0 end) as active_balance,
+        sum(case when not is_resolved and is_flagged then 1 else 0 end) as active_flagged_loans,
+        sum(case when not is_resolved and is_rule_watchlist then 1 else 0 end)
+            as active_flagged_by_rule,
+        sum(case when not is_resolved and is_behind then 1 else 0 end)
+            as active_flagged_by_behaviour,
+        sum(case when not is_resolved and is_model_watchlist then 1 else 0 end)
+            as active_flagged_by_model,
+        sum(case when not is_resolved and is_flagged then coalesce(out_prncp, 0) else 0 end)
+            as active_flagged_balance,
+        sum(case when not is_resolved and is_behind then coalesce(out_prncp, 0) else 0 end)
+            as active_delinquent_balance,
+        sum(
+            case
+                when not is_resolved and loan_status = 'Late (31-120 days)'
+                    then coalesce(out_prncp, 0)
+                else 0
+            end
+        ) as active_30_plus_balance
+    from (
+        select
+            *,
+            {{ behaviour_trigger('loan_status') }} as is_behind,
+            is_rule_watchlist
+            or is_model_watchlist
+            or {{ behaviour_trigger('loan_status') }} as is_flagged
+        from loans
+    ) as flagged
     group by risk_tier, coalesce(grade, 'unknown'), risk_decile
 
 ),
@@ -59,10 +90,15 @@ counts as (
     select
         segment_type,
         segment,
-        sum(portfolio_rows) as portfolio_rows,
-        sum(portfolio_defaults) as portfolio_defaults,
-        sum(watchlist_rows) as watchlist_rows,
-        sum(watchlist_defaults) as watchlist_defaults
+        {% for column in [
+            'resolved_loans', 'resolved_defaults', 'resolved_rule_flagged_loans',
+            'resolved_rule_flagged_defaults', 'resolved_funded', 'resolved_defaulted_funded',
+            'active_loans', 'active_balance', 'active_flagged_loans', 'active_flagged_by_rule',
+            'active_flagged_by_behaviour', 'active_flagged_by_model', 'active_flagged_balance',
+            'active_delinquent_balance', 'active_30_plus_balance'
+        ] -%}
+            sum({{ column }}) as {{ column }}{% if not loop.last %},{% endif %}
+        {% endfor %}
     from segmented
     group by segment_type, segment
 
@@ -73,16 +109,35 @@ final as (
     select
         segment_type,
         segment,
-        cast(portfolio_rows as bigint) as portfolio_rows,
-        cast(portfolio_defaults as double precision) / nullif(portfolio_rows, 0)
-            as baseline_default_rate,
-        cast(watchlist_rows as bigint) as watchlist_rows,
-        cast(watchlist_rows as double precision) / nullif(portfolio_rows, 0) as watchlist_share,
-        cast(watchlist_defaults as double precision) / nullif(watchlist_rows, 0)
-            as watchlist_default_rate,
-        (cast(watchlist_defaults as double precision) / nullif(watchlist_rows, 0))
-        / nullif(cast(portfolio_defaults as double precision) / nullif(portfolio_rows, 0), 0)
-            as lift_vs_baseline
+        -- The original's six KPIs: the original rule on resolved loans.
+        cast(resolved_loans as bigint) as resolved_loans,
+        cast(resolved_defaults as double precision) / nullif(resolved_loans, 0)
+            as resolved_default_rate,
+        cast(resolved_rule_flagged_loans as bigint) as resolved_rule_flagged_loans,
+        cast(resolved_rule_flagged_loans as double precision) / nullif(resolved_loans, 0)
+            as resolved_rule_flagged_share,
+        cast(resolved_rule_flagged_defaults as double precision)
+        / nullif(resolved_rule_flagged_loans, 0) as resolved_rule_flagged_default_rate,
+        (
+            cast(resolved_rule_flagged_defaults as double precision)
+            / nullif(resolved_rule_flagged_loans, 0)
+        )
+        / nullif(cast(resolved_defaults as double precision) / nullif(resolved_loans, 0), 0)
+            as resolved_rule_lift,
+        cast(resolved_defaulted_funded as double precision) / nullif(resolved_funded, 0)
+            as resolved_default_rate_by_balance,
+        -- The live watchlist (early_warning_watchlist): active loans.
+        cast(active_loans as bigint) as active_loans,
+        cast(active_balance as double precision) as active_balance,
+        cast(active_flagged_loans as bigint) as active_flagged_loans,
+        cast(active_flagged_by_rule as bigint) as active_flagged_by_rule,
+        cast(active_flagged_by_behaviour as bigint) as active_flagged_by_behaviour,
+        cast(active_flagged_by_model as bigint) as active_flagged_by_model,
+        cast(active_flagged_balance as double precision) as active_flagged_balance,
+        cast(active_delinquent_balance as double precision) / nullif(active_balance, 0)
+            as active_delinquent_balance_rate,
+        cast(active_30_plus_balance as double precision) / nullif(active_balance, 0)
+            as active_30_plus_balance_rate
     from counts
 
 )

@@ -61,6 +61,7 @@ final as (
         total_pymnt,
         total_rec_prncp,
         recoveries,
+        collection_recovery_fee,
         out_prncp,
         last_pymnt_date,
         last_pymnt_amnt,

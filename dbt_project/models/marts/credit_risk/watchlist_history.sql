@@ -1,0 +1,135 @@
+{#- The watchlist as it would have stood at each month-end of the payment histories, point in
+    time: the loans each trigger flagged, from what was known then. The rule reads
+    origination fields (known from issue); the behaviour trigger the month's days-past-due
+    bucket; the model trigger the out-of-time PD of the latest backtest cutoff before the
+    month (stg_ml__point_in_time_scores: a model fitted on loans resolved by then), never a
+    model trained later. A loan is on the list while open: from issue until the month it
+    defaults (120+ days past due or charged off) or is paid off. The backtest
+    (ews_backtest) and the alerts' lives (watchlist_alerts) are read from here. -#}
+{%- set behaviour_reasons = {
+    '1-29': 'BEHAVIOUR_DPD_1_29', '30-59': 'BEHAVIOUR_DPD_30_59',
+    '60-89': 'BEHAVIOUR_DPD_60_89', '90-119': 'BEHAVIOUR_DPD_90_119',
+} -%}
+
+with
+
+months as (
+
+    select * from {{ ref('fct_loan_months') }}
+    where dpd_bucket in ('current', '1-29', '30-59', '60-89', '90-119', 'unknown')
+
+),
+
+loans as (
+
+    select * from {{ ref('fct_loans') }}
+
+),
+
+point_in_time_scores as (
+
+    select * from {{ ref('stg_ml__point_in_time_scores') }}
+
+),
+
+cutoffs as (
+
+    -- Each cutoff's model serves the months after it, up to and including the next cutoff.
+    select
+        cutoff_month,
+        lead(cutoff_month) over (order by cutoff_month) as next_cutoff_month
+    from (select distinct cutoff_month from point_in_time_scores) as distinct_cutoffs
+
+),
+
+scores as (
+
+    select
+        point_in_time_scores.*,
+        cutoffs.next_cutoff_month
+    from point_in_time_scores
+    inner join cutoffs on point_in_time_scores.cutoff_month = cutoffs.cutoff_month
+
+),
+
+with_pd as (
+
+    select
+        months.loan_id,
+        months.month_date as as_of_month,
+        months.months_on_book,
+        months.issue_date,
+        months.grade,
+        months.dpd_bucket,
+        months.balance_end as balance,
+        scores.pd,
+        scores.cutoff_month as model_cutoff_month,
+        coalesce(loans.is_original_rule_watchlist, false) as trips_original_rule,
+        coalesce(loans.is_rule_watchlist, false) as trips_rule,
+        months.dpd_bucket in ('1-29', '30-59', '60-89', '90-119') as trips_behaviour,
+        coalesce(scores.pd >= {{ var('watchlist_pd_min') }}, false) as trips_model,
+        loans.rule_reason_codes
+    from months
+    left join loans on months.loan_id = loans.loan_id
+    left join scores
+        on
+            months.loan_id = scores.loan_id
+            and months.month_date > scores.cutoff_month
+            and (scores.next_cutoff_month is null or months.month_date <= scores.next_cutoff_month)
+
+),
+
+final as (
+
+    select
+        loan_id,
+        as_of_month,
+        months_on_book,
+        issue_date,
+        cast(extract(year from issue_date) as integer) as vintage_year,
+        grade,
+        dpd_bucket,
+        balance,
+        pd,
+        model_cutoff_month,
+        trips_original_rule,
+        trips_rule,
+        trips_behaviour,
+        trips_model,
+        trips_rule or trips_behaviour or trips_model as trips_any,
+        -- The watchlist's triggers that fired, e.g. 'behaviour;model;rule'.
+        trim(
+            both ';' from
+            case when trips_behaviour then 'behaviour' else '' end
+            || case when trips_model then ';model' else '' end
+            || case when trips_rule then ';rule' else '' end
+        ) as triggers_fired,
+        trim(
+            both ';' from
+            case dpd_bucket
+                {% for bucket, reason in behaviour_reasons.items() -%}
+                    when '{{ bucket }}' then '{{ reason }}'
+                {% endfor -%}
+                else ''
+            end
+            || case when trips_model then ';MODEL_PD' else '' end
+            || case when trips_rule then ';' || rule_reason_codes else '' end
+        ) as reason_codes,
+        -- As the live watchlist's: days past due first, then each further trigger, then
+        -- exposure.
+        case dpd_bucket
+            when '1-29' then 2 when '30-59' then 3 when '60-89' then 4 when '90-119' then 5
+            else 0
+        end
+        + (case when trips_model then 1 else 0 end)
+        + (case when trips_rule then 1 else 0 end)
+        {% for points_from in var('watchlist_exposure_points') -%}
+            + (case when coalesce(balance, 0) >= {{ points_from }} then 1 else 0 end)
+        {% endfor -%}
+        as severity
+    from with_pd
+    where trips_original_rule or trips_rule or trips_behaviour or trips_model
+
+)
+
+select * from final
