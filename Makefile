@@ -42,9 +42,10 @@ demo: $(STAMP)
 	  $(PY) -m ingest run --until-idle 5
 	@echo "== 5/8 dbt build (models and tests)"
 	$(DBT) build --profiles-dir profiles --target $(WAREHOUSE) --quiet
-	@echo "== 6/8 PD models: train out of time, score every loan, rebuild the marts with the PDs"
+	@echo "== 6/8 PD models: train out of time, score every loan, out-of-time PDs for the backtest, rebuild the marts"
 	$(PY) -m ml train
 	$(PY) -m ml score
+	$(PY) -m ml backtest-scores
 	$(DBT) build --profiles-dir profiles --target $(WAREHOUSE) --quiet
 	@echo "== 7/8 the daily export to $${LAKE_URL:-file://./lake}: snapshots, raw-event archive, drift report"
 	$(PY) -m exports all

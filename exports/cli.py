@@ -11,9 +11,11 @@ from pathlib import Path
 
 from exports.archive import archive
 from exports.console_report import (
+    BACKTEST_QUERY,
     KPI_QUERY,
     WATCHLIST_COUNT_QUERY,
     WATCHLIST_QUERY,
+    format_backtest,
     format_kpis,
     format_watchlist,
 )
@@ -41,6 +43,8 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     print()
     total = int(read_frame(settings, WATCHLIST_COUNT_QUERY).iloc[0, 0])
     print(format_watchlist(read_frame(settings, WATCHLIST_QUERY.format(limit=args.top)), total))
+    print()
+    print(format_backtest(read_frame(settings, BACKTEST_QUERY)))
     return 0
 
 

@@ -5,32 +5,58 @@ from __future__ import annotations
 import pandas as pd
 
 KPI_QUERY = "select * from marts.kpi_summary where segment_type = 'portfolio'"
+# In the watchlist's own order (watchlist_rank: severity, then expected loss).
 WATCHLIST_QUERY = """
-select loan_id, grade, loan_status, dti, revol_util, delinq_2yrs, inq_last_6mths, pd, reason_codes
+select watchlist_rank as rank, loan_id, grade, loan_status, severity, out_prncp, pd,
+    expected_loss, reason_codes
 from marts.early_warning_watchlist
-order by severity desc, dti desc nulls last, loan_id
+order by watchlist_rank
 limit {limit}
+"""
+BACKTEST_QUERY = """
+select trigger_name as trigger, defaults, captured_1m, captured_3m, captured_6m,
+    median_lead_months, flagged_loans, flag_rate, precision_12m
+from marts.ews_backtest
+where segment_type = 'all'
+order by case trigger_name when 'original_rule' then 0 when 'rule' then 1
+    when 'behaviour' then 2 when 'model' then 3 else 4 end
 """
 WATCHLIST_COUNT_QUERY = "select count(*) as active_on_watchlist from marts.early_warning_watchlist"
 
-_KPI_FORMATS = {
-    "resolved_loans": "{:,.0f}",
-    "resolved_default_rate": "{:.4f}",
-    "resolved_rule_flagged_loans": "{:,.0f}",
-    "resolved_rule_flagged_share": "{:.4f}",
-    "resolved_rule_flagged_default_rate": "{:.4f}",
-    "resolved_rule_lift": "{:.2f}",
+# The original's six KPIs (the original rule on resolved loans), then the live watchlist's.
+_KPI_SECTIONS = {
+    "KPI summary: the original rule on resolved loans": {
+        "resolved_loans": "{:,.0f}",
+        "resolved_default_rate": "{:.4f}",
+        "resolved_rule_flagged_loans": "{:,.0f}",
+        "resolved_rule_flagged_share": "{:.4f}",
+        "resolved_rule_flagged_default_rate": "{:.4f}",
+        "resolved_rule_lift": "{:.2f}",
+    },
+    "The live watchlist: active loans": {
+        "active_loans": "{:,.0f}",
+        "active_flagged_loans": "{:,.0f}",
+        "active_flagged_by_rule": "{:,.0f}",
+        "active_flagged_by_behaviour": "{:,.0f}",
+        "active_flagged_by_model": "{:,.0f}",
+        "active_flagged_balance": "{:,.0f}",
+        "active_30_plus_balance_rate": "{:.4f}",
+    },
 }
 
 
 def format_kpis(kpis: pd.DataFrame) -> str:
     row = kpis.iloc[0]
-    width = max(len(name) for name in _KPI_FORMATS)
-    lines = ["KPI summary (resolved loans)", "-" * (width + 14)]
-    for name, fmt in _KPI_FORMATS.items():
-        value = row[name]
-        text = "n/a" if pd.isna(value) else fmt.format(value)
-        lines.append(f"{name:<{width}}  {text:>12}")
+    width = max(len(name) for names in _KPI_SECTIONS.values() for name in names)
+    lines: list[str] = []
+    for title, formats in _KPI_SECTIONS.items():
+        if lines:
+            lines.append("")
+        lines += [title, "-" * (width + 14)]
+        for name, fmt in formats.items():
+            value = row.get(name)
+            text = "n/a" if value is None or pd.isna(value) else fmt.format(value)
+            lines.append(f"{name:<{width}}  {text:>12}")
     return "\n".join(lines)
 
 
@@ -41,3 +67,13 @@ def format_watchlist(watchlist: pd.DataFrame, active_total: int) -> str:
         f"Early-warning watchlist: top {len(watchlist)} of {active_total:,} active loans flagged"
     )
     return f"{title}\n{watchlist.to_string(index=False, na_rep='-', float_format='{:.2f}'.format)}"
+
+
+def format_backtest(backtest: pd.DataFrame) -> str:
+    if backtest.empty or not backtest["defaults"].sum():
+        return "Early-warning backtest: no default in the payment histories to backtest on"
+    return (
+        "Early-warning backtest over the payment histories: share of defaults caught 1/3/6 months ahead, "
+        "alert volume and 12-month precision per trigger\n"
+        + backtest.to_string(index=False, na_rep="-", float_format="{:.2f}".format)
+    )

@@ -1,4 +1,5 @@
-"""`python -m ml train | score`: PD models on the configured warehouse."""
+"""`python -m ml train | score | backtest-scores | serve-stream | serve-api`: PD models on the
+configured warehouse."""
 
 from __future__ import annotations
 
@@ -46,6 +47,21 @@ def _score(_args: argparse.Namespace, settings: Settings) -> None:
     )
 
 
+def _backtest_scores(args: argparse.Namespace, settings: Settings) -> None:
+    from ml.backtest_scores import backtest_scores
+
+    store = open_session(settings)
+    try:
+        report = backtest_scores(store, args.candidate, args.seed)
+    finally:
+        store.close()
+    print(
+        f"{report.rows:,} out-of-time PDs ({report.candidate}) at {len(report.cutoffs)} cutoffs "
+        f"({report.cutoffs[0]:%Y-%m} .. {report.cutoffs[-1]:%Y-%m}) in ml.point_in_time_scores; "
+        "`dbt build` puts them on watchlist_history and ews_backtest"
+    )
+
+
 def _serve_stream(args: argparse.Namespace, settings: Settings) -> None:
     from ml.serving.stream import run_scorer
 
@@ -78,6 +94,17 @@ def main(argv: list[str] | None = None) -> int:
         "score", help="score the loans the latest champion has not scored yet"
     )
     scoring.set_defaults(handler=_score)
+    backtest = commands.add_parser(
+        "backtest-scores",
+        help="out-of-time PDs for the watchlist backtest: a model per cutoff, fitted only on "
+        "loans resolved by then",
+    )
+    backtest.add_argument(
+        "--candidate", default="rich_logistic",
+        help="the model family fitted at each cutoff (ml/candidates.py; default rich_logistic)",
+    )  # fmt: skip
+    backtest.add_argument("--seed", type=int, default=42)
+    backtest.set_defaults(handler=_backtest_scores)
     stream = commands.add_parser(
         "serve-stream", help="decide every Kafka event as it arrives, into live.loan_decisions"
     )

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The stack's batch side, on an interval: rebuild the warehouse, keep the Superset dashboards
 # provisioned, retrain the PD models now and then (after testing the whole book, not only
-# what the build wrote), rescore, rebuild the marts with the new PDs and ship the daily
+# what the build wrote) with the backtest's out-of-time scores beside them, rescore,
+# rebuild the marts with the new PDs and ship the daily
 # exports. A failed cycle is reported and retried on the next one.
 set -u
 interval="${SCHEDULER_INTERVAL_SECONDS:-3600}"
@@ -17,7 +18,7 @@ while true; do
   if dbt build --profiles-dir profiles \
     && python -m exports superset \
     && { [ "$train" = no ] || dbt test --profiles-dir profiles --vars '{test_whole_book: true}'; } \
-    && { [ "$train" = no ] || { python -m ml train && trained=yes; }; } \
+    && { [ "$train" = no ] || { python -m ml train && python -m ml backtest-scores && trained=yes; }; } \
     && python -m ml score \
     && dbt build --profiles-dir profiles \
     && python -m exports all; then

@@ -47,7 +47,9 @@ def test_kpis_match_an_independent_computation_from_the_csv(duckdb_built, synthe
     assert kpi.resolved_loans == len(resolved)
     assert kpi.resolved_default_rate == pytest.approx(bad[resolved.index].mean())
     assert kpi.resolved_rule_flagged_loans == flagged.sum()
-    assert kpi.resolved_rule_flagged_default_rate == pytest.approx(bad[resolved.index][flagged].mean())
+    assert kpi.resolved_rule_flagged_default_rate == pytest.approx(
+        bad[resolved.index][flagged].mean()
+    )
     assert kpi.resolved_rule_lift > 1
     by_grade = kpis.loc["grade"]
     expected_by_grade = bad[resolved.index].groupby(resolved["grade"]).mean()

@@ -152,7 +152,9 @@ def test_provisioning_twice_leaves_one_copy_of_everything(superset, duckdb_book,
     dashboard_names = set(dashboards)
     assert len(_ours(api, "chart", "slice_name", chart_names)) == len(ASSETS.charts)
     assert len(_ours(api, "dataset", "table_name", dataset_names)) == len(ASSETS.datasets)
-    assert len(_ours(api, "dashboard", "dashboard_title", dashboard_names)) == 3
+    assert len(_ours(api, "dashboard", "dashboard_title", dashboard_names)) == len(
+        ASSETS.dashboards
+    )
     database = ASSETS.database["database_name"]
     assert _ours(api, "database", "database_name", {database}) == [database]
     slug = ASSETS.dashboards["pipeline_health"]["slug"]

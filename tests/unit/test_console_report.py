@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from exports.console_report import format_kpis, format_watchlist
+from exports.console_report import format_backtest, format_kpis, format_watchlist
 
 
 def test_kpis_print_readably_and_missing_values_as_na():
@@ -15,12 +15,17 @@ def test_kpis_print_readably_and_missing_values_as_na():
                 "resolved_rule_flagged_share": 0.0874,
                 "resolved_rule_flagged_default_rate": None,
                 "resolved_rule_lift": 1.6931,
+                "active_loans": 30125,
+                "active_flagged_loans": 5612,
             }
         ]
     )
     text = format_kpis(kpis)
     assert "21,412" in text and "0.2153" in text and "1.69" in text
     assert "resolved_rule_flagged_default_rate" in text and "n/a" in text
+    # The live watchlist's figures under their own heading, never as "watchlist rows".
+    assert "The live watchlist: active loans" in text and "5,612" in text
+    assert text.index("resolved_rule_lift") < text.index("active_flagged_loans")
 
 
 def test_an_empty_watchlist_says_so_instead_of_printing_an_empty_frame():
@@ -31,3 +36,13 @@ def test_an_empty_watchlist_says_so_instead_of_printing_an_empty_frame():
 def test_watchlist_title_counts_shown_and_total():
     rows = pd.DataFrame([{"loan_id": 7, "reason_codes": "LATE_31_120"}])
     assert "top 1 of 1,234 active loans flagged" in format_watchlist(rows, 1234)
+
+
+def test_the_backtest_prints_per_trigger_or_says_there_is_nothing_to_backtest():
+    rows = pd.DataFrame(
+        [{"trigger": "original_rule", "defaults": 454, "captured_3m": 0.11},
+         {"trigger": "any", "defaults": 454, "captured_3m": 1.0}]
+    )  # fmt: skip
+    text = format_backtest(rows)
+    assert "original_rule" in text and "0.11" in text and "caught 1/3/6 months ahead" in text
+    assert "no default" in format_backtest(rows.assign(defaults=0))

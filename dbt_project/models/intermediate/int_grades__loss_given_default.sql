@@ -62,8 +62,15 @@ estimates as (
         coalesce(by_grade.charge_offs, 0) as charge_offs,
         coalesce(by_grade.exposure, 0) as exposure_at_charge_off,
         coalesce(by_grade.net_recoveries, 0) as net_recoveries,
-        least(greatest(1 - by_grade.net_recoveries / by_grade.exposure, 0), 1) as grade_lgd,
-        least(greatest(1 - book.net_recoveries / book.exposure, 0), 1) as book_lgd,
+        -- (greatest and least skip nulls: a grade without charge-offs has no figure, not 0)
+        case
+            when by_grade.exposure > 0
+                then least(greatest(1 - by_grade.net_recoveries / by_grade.exposure, 0), 1)
+        end as grade_lgd,
+        case
+            when book.exposure > 0
+                then least(greatest(1 - book.net_recoveries / book.exposure, 0), 1)
+        end as book_lgd,
         book.charge_offs as book_charge_offs
     from grades
     cross join book
