@@ -25,13 +25,24 @@ SCORED_MODELS = (
 )  # fmt: skip
 
 
-def run_dbt(*args: str, target: str, env: dict[str, str], target_path: Path | None = None) -> float:
+def run_dbt(
+    *args: str,
+    target: str,
+    env: dict[str, str],
+    target_path: Path | None = None,
+    unit_tests: bool = False,
+) -> float:
     """Run `dbt <args>` against `target`; fail loudly with dbt's output; return seconds taken.
 
     `target_path` keeps dbt's artefacts apart from another dbt running in the same checkout;
     under pytest-xdist each worker gets its own by default (target/pytest-gw0, ...), logs too.
+    A `build` leaves out the dbt unit tests unless `unit_tests`: they read no warehouse data,
+    so one build per engine runs them (test_dbt_build.py) instead of all 18 builds of the
+    suite (12 s of each).
     """
     started = time.perf_counter()
+    if args and args[0] == "build" and not unit_tests:
+        args = (*args, "--exclude-resource-type", "unit_test")
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if target_path is None and worker and "--target-path" not in args:
         target_path = REPO_ROOT / "target" / f"pytest-{worker}"

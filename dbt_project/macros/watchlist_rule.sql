@@ -95,3 +95,12 @@
 {% macro duckdb__median(expression) -%}
     median({{ expression }})
 {%- endmacro %}
+
+{#- Severity's exposure points: one for each `watchlist_exposure_points` threshold the balance
+    reaches. -#}
+{% macro exposure_points(balance) -%}
+    {%- for points_from in var('watchlist_exposure_points') -%}
+        (case when coalesce({{ balance }}, 0) >= {{ points_from }} then 1 else 0 end)
+        {%- if not loop.last %} + {% endif -%}
+    {%- endfor -%}
+{%- endmacro %}

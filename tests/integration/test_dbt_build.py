@@ -28,7 +28,8 @@ KPI_QUERY = "select * from marts.kpi_summary order by segment_type, segment"
 def duckdb_built(tmp_path_factory, synthetic_csv) -> Path:
     path = tmp_path_factory.mktemp("dbt") / "w.duckdb"
     land_csv(duckdb_writer(path), synthetic_csv)
-    run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(path)})
+    # The one DuckDB build of the suite that runs the dbt unit tests too (tests/dbt_runner.py).
+    run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(path)}, unit_tests=True)
     return path
 
 
@@ -229,7 +230,7 @@ def test_postgres_builds_the_same_kpis_and_increments_like_a_full_refresh(
     first, second, update = two_loads(tmp_path, synthetic_csv)
     land_csv(postgres_writer(), first)
     land_csv(postgres_writer(), second)
-    run_dbt("build", target="postgres", env=postgres_env)
+    run_dbt("build", target="postgres", env=postgres_env, unit_tests=True)  # once on Postgres
     postgres_kpis = read_frame(Settings(warehouse="postgres"), KPI_QUERY)
     duckdb_kpis = duckdb_query(duckdb_built, KPI_QUERY)
     pd.testing.assert_frame_equal(postgres_kpis, duckdb_kpis, check_dtype=False, rtol=1e-12)
@@ -238,7 +239,7 @@ def test_postgres_builds_the_same_kpis_and_increments_like_a_full_refresh(
     run_dbt("build", target="postgres", env=postgres_env)
     query = lambda q: read_frame(Settings(warehouse="postgres"), q)  # noqa: E731
     incremental = table_contents(query)
-    run_dbt("build", "--full-refresh", target="postgres", env=postgres_env)
+    run_dbt("run", "--full-refresh", target="postgres", env=postgres_env)  # the tables only
     assert_same_tables(incremental, table_contents(query))
 
     # unique on Postgres: a valid unique index is trusted, a table without one is scanned.

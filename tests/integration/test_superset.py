@@ -27,6 +27,7 @@ from ingest.settings import Settings
 from ingest.streaming.producer import produce_history
 from ingest.warehouse.batch import utc_now
 from ingest.warehouse.session import open_session, read_frame
+from ml.backtest_scores import backtest_scores
 from ml.scoring import score
 from ml.training import train
 from tests.conftest import REPO_ROOT
@@ -119,9 +120,16 @@ def duckdb_book(tmp_path_factory, kafka_bootstrap, synthetic_csv, synthetic_hist
     try:
         train(store, folder / "models", progress=lambda _: None)
         score(store)
+        backtest_scores(store, progress=lambda _: None)
     finally:
         store.close()
-    run_dbt("run", target="duckdb", env=env)
+    # The models the ML step's tables feed, and the marts after them.
+    ml_tables = (
+        "stg_ml__loan_predictions+",
+        "stg_ml__model_runs+",
+        "stg_ml__point_in_time_scores+",
+    )
+    run_dbt("run", "--select", *ml_tables, target="duckdb", env=env)
     store = open_session(Settings(duckdb_path=path))
     try:
         drift_report(store, LocalLake(folder / "lake"), datetime.now(UTC).date())

@@ -40,10 +40,7 @@ scored as (
         end
         + (case when triggers.trips_model then 1 else 0 end)
         + (case when triggers.trips_rule then 1 else 0 end)
-        {% for points_from in var('watchlist_exposure_points') -%}
-            + (case when coalesce(triggers.out_prncp, 0) >= {{ points_from }} then 1 else 0 end)
-        {% endfor -%}
-        as severity
+        + {{ exposure_points('triggers.out_prncp') }} as severity
     from triggers
     left join expected_losses on triggers.loan_id = expected_losses.loan_id
     where triggers.trips_rule or triggers.trips_behaviour or triggers.trips_model

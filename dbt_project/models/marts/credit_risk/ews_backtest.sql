@@ -144,7 +144,7 @@ sums as (
         min(window_start) as window_start,
         min(window_end) as window_end,
         count(*) as observed_loans,
-        sum(case when default_month is not null then 1 else 0 end) as defaults,
+        sum(case when default_month is not null then 1 else 0 end) as defaults,  -- noqa: RF04
         sum(case when lead_months >= 1 then 1 else 0 end) as captured_1m_loans,
         sum(case when lead_months >= 3 then 1 else 0 end) as captured_3m_loans,
         sum(case when lead_months >= 6 then 1 else 0 end) as captured_6m_loans,
@@ -167,7 +167,7 @@ final as (
         window_start,
         window_end,
         cast(observed_loans as bigint) as observed_loans,
-        cast(defaults as bigint) as defaults,
+        cast(defaults as bigint) as defaults,  -- noqa: RF04
         cast(captured_1m_loans as double precision) / nullif(defaults, 0) as captured_1m,
         cast(captured_3m_loans as double precision) / nullif(defaults, 0) as captured_3m,
         cast(captured_6m_loans as double precision) / nullif(defaults, 0) as captured_6m,

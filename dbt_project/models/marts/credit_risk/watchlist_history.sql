@@ -123,10 +123,7 @@ final as (
         end
         + (case when trips_model then 1 else 0 end)
         + (case when trips_rule then 1 else 0 end)
-        {% for points_from in var('watchlist_exposure_points') -%}
-            + (case when coalesce(balance, 0) >= {{ points_from }} then 1 else 0 end)
-        {% endfor -%}
-        as severity
+        + {{ exposure_points('balance') }} as severity
     from with_pd
     where trips_original_rule or trips_rule or trips_behaviour or trips_model
 
