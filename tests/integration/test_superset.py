@@ -53,6 +53,7 @@ KPI_COLUMNS = {
     "kpi_active_30_plus_balance_rate": "active_30_plus_balance_rate",
 }
 KPI_QUERY = "select * from marts.kpi_summary where segment_type = 'portfolio'"
+EXPECTED_LOSS_QUERY = "select sum(expected_loss) as expected_loss from marts.fct_loan_expected_loss"  # the book's, from the loans: the big number reads expected_loss_summary
 # Pipeline Health's live figures, read from raw.ingest_batches and live.loan_decisions.
 LIVE_CHARTS = ("time_since_last_event", "seconds_since_last_decision", "decision_lag_p95")
 EVENT_AGE_QUERY = (
@@ -189,6 +190,9 @@ def test_every_chart_answers_with_data_and_the_kpis_equal_the_warehouse(duckdb_b
     for chart, column in KPI_COLUMNS.items():
         (row,) = results[chart]["data"]
         assert row[ASSETS.charts[chart]["metric"]] == pytest.approx(expected[column]), chart
+    (loss,) = results["kpi_expected_loss"]["data"]
+    book_loss = read_frame(duckdb_book, EXPECTED_LOSS_QUERY)["expected_loss"].iloc[0]
+    assert book_loss > 0 and loss["expected_loss"] == pytest.approx(book_loss)
     live = {name: results[name]["data"][0][ASSETS.charts[name]["metric"]] for name in LIVE_CHARTS}
     # The decisions' lags are 1..100 s: percentile_cont puts the p95 at 1 + 0.95 * 99 = 95.05.
     assert live["decision_lag_p95"] == pytest.approx(95.05)

@@ -40,9 +40,12 @@ def _render() -> dict[str, dict]:
     return render_bundle(ASSETS, "duckdb:////tmp/w.duckdb", COLUMNS)
 
 
-def test_the_repos_assets_have_three_dashboards_over_marts_and_monitoring_tables():
+def test_the_repos_assets_have_four_dashboards_over_marts_and_monitoring_tables():
     titles = {spec["dashboard_title"] for spec in ASSETS.dashboards.values()}
-    assert titles == {"Portfolio & Early Warning", "Pipeline Health", "Model & Drift"}
+    assert titles == {
+        "Portfolio & Early Warning", "Early-warning performance", "Pipeline Health",
+        "Model & Drift",
+    }  # fmt: skip
     schemas = {spec["schema"] for spec in ASSETS.datasets.values()}
     assert schemas == {"marts", "monitoring", "raw", "live"}
     # Pipeline Health's live figures only: the two tables the reader role may read there.
@@ -57,7 +60,11 @@ def test_the_repos_assets_have_three_dashboards_over_marts_and_monitoring_tables
         for name in ASSETS.dashboard_charts("portfolio_early_warning")
         if name.startswith("kpi_")
     ]
-    assert len(kpis) == 6
+    # The original's six (the rule on resolved loans), then the live watchlist's four.
+    assert len(kpis) == 10 and kpis[:6] == [
+        "kpi_resolved_loans", "kpi_default_rate", "kpi_rule_flagged_loans",
+        "kpi_rule_flagged_share", "kpi_rule_flagged_default_rate", "kpi_rule_lift",
+    ]  # fmt: skip
     placed = {chart for name in ASSETS.dashboards for chart in ASSETS.dashboard_charts(name)}
     assert placed == set(ASSETS.charts), "every chart sits on a dashboard"
 
@@ -117,6 +124,7 @@ def test_pipeline_health_refreshes_itself_and_the_other_dashboards_do_not():
         if path.startswith("dashboards/")
     }
     assert refresh == {
+        "dashboards/early_warning_performance.yaml": 0,
         "dashboards/model_drift.yaml": 0,
         "dashboards/pipeline_health.yaml": 60,
         "dashboards/portfolio_early_warning.yaml": 0,
@@ -142,8 +150,9 @@ def test_each_viz_gets_the_query_the_chart_data_api_runs():
     assert big_number["metrics"] == ["default_rate"]
     assert big_number["extras"] == {"where": "(segment_type = 'portfolio')"}
     raw = chart_query(ASSETS.charts["watchlist"])
-    assert raw["columns"][:2] == ["loan_id", "severity"] and raw["metrics"] == []
-    assert raw["orderby"] == [["severity", False], ["pd", False]]
+    assert raw["columns"][:3] == ["watchlist_rank", "loan_id", "severity"]
+    assert raw["metrics"] == []
+    assert raw["orderby"] == [["watchlist_rank", True]]  # severity, then expected loss
     aggregate = chart_query(ASSETS.charts["risk_tier_performance"])
     assert aggregate["columns"] == ["segment"]
     assert aggregate["orderby"][0][0]["sqlExpression"] == "min(segment)"
