@@ -18,7 +18,8 @@ while true; do
   if dbt build --profiles-dir profiles \
     && python -m exports superset \
     && { [ "$train" = no ] || dbt test --profiles-dir profiles --vars '{test_whole_book: true}'; } \
-    && { [ "$train" = no ] || { python -m ml train && python -m ml backtest-scores && trained=yes; }; } \
+    && { [ "$train" = no ] || { python -m ml train && trained=yes; }; } \
+    && { [ "$train" = no ] || python -m ml backtest-scores || echo "backtest scores skipped" >&2; } \
     && python -m ml score \
     && dbt build --profiles-dir profiles \
     && python -m exports all; then

@@ -30,7 +30,7 @@ DAY = date(2026, 11, 24)
 def built(tmp_path_factory, synthetic_csv) -> tuple[Settings, dict]:
     path = tmp_path_factory.mktemp("snap") / "w.duckdb"
     land_csv(duckdb_writer(path), synthetic_csv)
-    run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(path)})
+    run_dbt("run", target="duckdb", env={"DUCKDB_PATH": str(path)})  # tables: no tests needed
     return Settings(duckdb_path=path), load_manifest(tmp_path_factory.mktemp("manifest"))
 
 
@@ -130,7 +130,7 @@ def test_missing_bucket_and_missing_credentials_are_clear_errors(s3_endpoint, mo
 
 def test_snapshot_from_postgres(synthetic_csv, postgres_env, built, tmp_path):
     land_csv(postgres_writer(), synthetic_csv)
-    run_dbt("build", target="postgres", env=postgres_env)
+    run_dbt("run", target="postgres", env=postgres_env)
     lake = LocalLake(tmp_path / "lake")
     snapshot_all(Settings(warehouse="postgres"), lake, built[1], DAY, {}, progress=lambda _: None)
     from_postgres = read_snapshot(lake, "fct_loans", DAY)

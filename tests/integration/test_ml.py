@@ -30,8 +30,9 @@ def built_book(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("ml")
     csv_path, path = folder / "loans.csv", folder / "w.duckdb"
     write_synthetic_csv(csv_path, LOANS, seed=5)
+    # The models only (test_dbt_build runs their tests): what training reads.
     land_csv(duckdb_writer(path), csv_path)
-    run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(path)})
+    run_dbt("run", target="duckdb", env={"DUCKDB_PATH": str(path)})
     return path
 
 
@@ -92,7 +93,13 @@ def test_scoring_is_idempotent_and_flows_into_the_marts(built_book, trained):
     assert (first.loans_scored, first.already_scored) == (LOANS, 0)
     assert (second.loans_scored, second.already_scored) == (0, LOANS)
     assert first.run_id == second.run_id == champion.run_id
-    run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(built_book)})
+    run_dbt(
+        "run",
+        "--select",
+        "stg_ml__loan_predictions+",
+        target="duckdb",
+        env={"DUCKDB_PATH": str(built_book)},
+    )
     with duckdb.connect(str(built_book), read_only=True) as con:
         predictions = con.execute(
             "select count(*), count(distinct run_id) from ml.loan_predictions"
@@ -161,7 +168,7 @@ def _score(settings: Settings):
 
 def test_train_and_score_on_postgres(synthetic_csv, postgres_env, tmp_path):
     land_csv(postgres_writer(), synthetic_csv)
-    run_dbt("build", target="postgres", env=postgres_env)
+    run_dbt("run", target="postgres", env=postgres_env)
     ml_store = open_session(Settings(warehouse="postgres"))
     try:
         report = train(ml_store, tmp_path, progress=lambda _: None)
@@ -175,7 +182,7 @@ def test_train_and_score_on_postgres(synthetic_csv, postgres_env, tmp_path):
     assert scored.run_id.startswith(report.training_id)
     assert (scored.loans_scored, again.loans_scored, again.already_scored) == (3_000, 0, 3_000)
     assert rows.n[0] == 3_000 and 0 < rows.low[0] < rows.high[0] < 1
-    run_dbt("build", target="postgres", env=postgres_env)
+    run_dbt("run", *SCORED_MODELS, target="postgres", env=postgres_env)
     fct = read_frame(Settings(warehouse="postgres"), "select count(pd) as n from marts.fct_loans")
     assert fct.n[0] == 3_000
 

@@ -1,6 +1,7 @@
 {#- The life of each loan's alert, per trigger: first and last month flagged, months on the
     list, and how it ended, read from the loan's next month in its history after the last
-    one flagged. -#}
+    one flagged. One alert per loan and trigger, from its first flag to its last: a loan
+    that cured and was flagged again later has one alert spanning both. -#}
 with
 
 history as (
@@ -59,7 +60,7 @@ final as (
         cast(lives.months_flagged as integer) as months_flagged,
         cast(lives.max_severity as integer) as max_severity,
         case
-            when loan_months.next_dpd_bucket in ('120+', 'charged_off') then 'charged_off'
+            when loan_months.next_dpd_bucket in ('120+', 'charged_off') then 'defaulted'
             when loan_months.next_dpd_bucket = 'paid_off' then 'paid_off'
             when loan_months.next_month_date is null then 'open'
             else 'cured'

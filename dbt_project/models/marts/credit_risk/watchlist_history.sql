@@ -13,10 +13,34 @@
 
 with
 
-months as (
+loan_months as (
 
     select * from {{ ref('fct_loan_months') }}
-    where dpd_bucket in ('current', '1-29', '30-59', '60-89', '90-119', 'unknown')
+
+),
+
+ends as (
+
+    -- The month each loan left the book: its first month defaulted (120+ days past due or
+    -- charged off) or paid off. A month after it is never on the list, even where the
+    -- history shows the loan open again (a cure after 120+, a gap that restarts a late run).
+    select
+        loan_id,
+        min(month_date) as end_month
+    from loan_months
+    where dpd_bucket in ('120+', 'charged_off', 'paid_off')
+    group by loan_id
+
+),
+
+months as (
+
+    select loan_months.*
+    from loan_months
+    left join ends on loan_months.loan_id = ends.loan_id
+    where
+        loan_months.dpd_bucket in ('current', '1-29', '30-59', '60-89', '90-119', 'unknown')
+        and (ends.end_month is null or loan_months.month_date < ends.end_month)
 
 ),
 
@@ -97,12 +121,16 @@ final as (
         trips_behaviour,
         trips_model,
         trips_rule or trips_behaviour or trips_model as trips_any,
-        -- The watchlist's triggers that fired, e.g. 'behaviour;model;rule'.
+        -- The triggers that fired, e.g. 'behaviour;model;rule' ('original_rule' only where the
+        -- original's thresholds flag a loan the watchlist's variables do not).
         trim(
             both ';' from
             case when trips_behaviour then 'behaviour' else '' end
             || case when trips_model then ';model' else '' end
             || case when trips_rule then ';rule' else '' end
+            || case
+                when trips_original_rule and not trips_rule then ';original_rule' else ''
+            end
         ) as triggers_fired,
         trim(
             both ';' from
@@ -115,8 +143,8 @@ final as (
             || case when trips_model then ';MODEL_PD' else '' end
             || case when trips_rule then ';' || rule_reason_codes else '' end
         ) as reason_codes,
-        -- As the live watchlist's: days past due first, then each further trigger, then
-        -- exposure.
+        -- Built like the live watchlist's, on the history's finer buckets: days past due
+        -- (1-29 2, 30-59 3, 60-89 4, 90-119 5), one per further trigger, then exposure.
         case dpd_bucket
             when '1-29' then 2 when '30-59' then 3 when '60-89' then 4 when '90-119' then 5
             else 0
