@@ -27,8 +27,8 @@ import pandas as pd
 
 from ingest.warehouse.session import WarehouseSession
 from ml.candidates import candidates
+from ml.errors import NotEnoughData
 from ml.features import ISSUE_DATE, KEY, LABEL, check_no_leakage, model_frame
-from ml.training import NotEnoughData
 
 POINT_IN_TIME_SCORES = "ml.point_in_time_scores"
 DDL = f"""create table if not exists {POINT_IN_TIME_SCORES} (

@@ -9,13 +9,15 @@ from datetime import date
 from ingest.command_line import run_command
 from ingest.settings import Settings
 from ingest.warehouse.session import open_session
-from ml.registry import NoChampionError
-from ml.scoring import score
-from ml.time_split import SplitError
-from ml.training import NotEnoughData, train
+from ml.errors import NoChampionError, NotEnoughData, SplitError
+
+# Each handler imports its stage (scikit-learn, matplotlib, FastAPI) itself: `--help`, and
+# every other command, start without them.
 
 
 def _train(args: argparse.Namespace, settings: Settings) -> None:
+    from ml.training import train
+
     store = open_session(settings)
     try:
         report = train(store, settings.model_dir, cut=args.split_date, seed=args.seed)
@@ -30,6 +32,8 @@ def _train(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _score(_args: argparse.Namespace, settings: Settings) -> None:
+    from ml.scoring import score
+
     store = open_session(settings)
     try:
         report = score(store)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ingest.warehouse.session import WarehouseSession
+from ml.errors import NoChampionError
 
 MODEL_RUNS = "ml.model_runs"
 LOAN_PREDICTIONS = "ml.loan_predictions"
@@ -52,10 +53,6 @@ DDL = (
         primary key (run_id, loan_id)
     )""",
 )
-
-
-class NoChampionError(LookupError):
-    """Scoring was asked for before any model was trained."""
 
 
 def ensure_tables(store: WarehouseSession) -> None:

@@ -12,6 +12,7 @@ from datetime import date
 
 import pandas as pd
 
+from ml.errors import SplitError
 from ml.features import ISSUE_DATE
 
 DEFAULT_TEST_SHARE = 0.2
@@ -29,10 +30,6 @@ class TimeSplit:
 
     def as_record(self) -> dict[str, object]:
         return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(self).items()}
-
-
-class SplitError(ValueError):
-    """The cut leaves one side of the split empty."""
 
 
 def default_cut(issue_dates: pd.Series, test_share: float = DEFAULT_TEST_SHARE) -> date:

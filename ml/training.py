@@ -17,6 +17,7 @@ import pandas as pd
 from ingest.warehouse.session import WarehouseSession
 from ml import artifacts, plots
 from ml.candidates import candidates
+from ml.errors import NotEnoughData
 from ml.features import CATEGORICAL_FEATURES, LABEL, check_no_leakage, model_frame
 from ml.metrics import calibration_table, decile_table, evaluate, flag_lift
 from ml.registry import ensure_tables, register_runs
@@ -25,10 +26,6 @@ from ml.time_split import TimeSplit, out_of_time_split
 
 FEATURES_QUERY = "select * from marts.ml_features order by loan_id"
 METRIC_COLUMNS = ("auc", "gini", "ks", "brier", "top_decile_lift")
-
-
-class NotEnoughData(ValueError):
-    """Too few resolved loans, or only one outcome, to train and test a model."""
 
 
 def decile_edges(scores: np.ndarray) -> list[float]:

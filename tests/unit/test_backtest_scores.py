@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from ml.backtest_scores import cutoff_months, point_in_time_scores, resolution_months
+from ml.errors import NotEnoughData
 from ml.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
-from ml.training import NotEnoughData
 
 
 def _book(count: int = 1_200, seed: int = 3) -> pd.DataFrame:

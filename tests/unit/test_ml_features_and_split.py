@@ -8,8 +8,9 @@ import pytest
 
 from ingest.events import PERFORMANCE_FIELDS
 from ml.candidates import candidates
+from ml.errors import SplitError
 from ml.features import LEAKAGE_COLUMNS, RICH_FEATURES, LeakageError, check_no_leakage, model_frame
-from ml.time_split import SplitError, default_cut, out_of_time_split
+from ml.time_split import default_cut, out_of_time_split
 
 
 def _loans(n: int = 400, seed: int = 0) -> pd.DataFrame:
