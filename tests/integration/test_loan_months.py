@@ -58,8 +58,8 @@ EXPORT = [
      "60000", "12"],
 ]  # fmt: skip
 SELECT = ("--select", "+roll_rates", "+delinquency_rates", "+fct_loans")
-TESTS = ("--select", "fct_loan_months", "roll_rates", "delinquency_rates",
-         "assert_roll_rate_shares_sum_to_one", "int_loans__latest_performance")  # fmt: skip
+# ... and the backtest over the histories, models and their tests in one dbt invocation.
+BUILD = ("build", *SELECT, "+ews_backtest", "+watchlist_alerts", "--indirect-selection", "cautious")
 
 
 def _write(path: Path, header: list[str], rows: list[list[str]]) -> Path:
@@ -93,8 +93,7 @@ def test_a_hand_made_history_gives_the_hand_worked_figures(warehouse, tmp_path):
         "line 13" in reasons.reason[0] and "'L-103' is not a numeric loan id" in reasons.reason[0]
     )
 
-    run_dbt("run", *SELECT, target=target, env=env)
-    run_dbt("test", *TESTS, target=target, env=env)
+    run_dbt(*BUILD, target=target, env=env)
     months = query(
         "select loan_id, cast(month_date as varchar) as month, months_on_book, dpd_bucket, "
         "is_first_delinquency, is_cure, shortfall, is_charged_off_month "
@@ -141,6 +140,29 @@ def test_a_hand_made_history_gives_the_hand_worked_figures(warehouse, tmp_path):
         "select charged_off_loans, open_loans from marts.delinquency_rates where month_date = '2018-07-01'"
     )
     assert july.values.tolist() == [[1, 0]]
+
+    # The backtest, by hand: behaviour first flags both loans in February (1-29 days); loan
+    # 101 defaults in June (120+), 4 months later, loan 102 cures in March. Neither trips the
+    # rule (dti 10 and 12) and no model has scored them. No flag is 12 months before the
+    # window's end (July): precision is unknown, not 0.
+    backtest = query(
+        "select trigger_name, observed_loans, defaults, captured_1m, captured_3m, captured_6m, "
+        "median_lead_months, flagged_loans, flag_rate, flagged_loans_seen_12m, precision_12m "
+        "from marts.ews_backtest where segment_type = 'all' order by trigger_name"
+    ).set_index("trigger_name")
+    behaviour = backtest.loc["behaviour"]
+    assert behaviour[:9].tolist() == [2, 1, 1.0, 1.0, 0.0, 4.0, 2, 1.0, 0]
+    assert pd.isna(behaviour.precision_12m)
+    assert backtest.loc["any"].tolist()[:8] == behaviour.tolist()[:8]
+    for quiet in ("original_rule", "rule", "model"):
+        assert backtest.loc[quiet, ["flagged_loans", "captured_1m"]].tolist() == [0, 0.0]
+    alerts = query(
+        "select loan_id, cast(first_flagged_month as varchar) as first, months_flagged, ended "
+        "from marts.watchlist_alerts where trigger_name = 'behaviour' order by loan_id"
+    )
+    assert alerts.values.tolist() == [
+        [101, "2018-02-01", 4, "defaulted"], [102, "2018-02-01", 1, "cured"],
+    ]  # fmt: skip
 
 
 def _split_history(source: Path, before: Path, after: Path, cut: str) -> int:
