@@ -15,9 +15,9 @@ export KAFKA_BOOTSTRAP
 DEMO_LOANS ?= 40000
 DEMO_CSV := lake/input/synthetic_loans.csv
 DEMO_HISTORY := lake/input/synthetic_pmthist.csv
-# The history streamed: its last 27 months (about 470,000 loan-months of the demo book's
-# 750,000; all of it would take the demo past 5 minutes on 2 cores, install included).
-DEMO_HISTORY_SINCE ?= 2017-01
+# The history streamed: its last 21 months (about 400,000 loan-months of the demo book's
+# 745,000; all of it would take the demo past 5 minutes on 2 cores, install included).
+DEMO_HISTORY_SINCE ?= 2017-07
 
 .PHONY: venv demo test lint docs bench superset superset-stop clean
 
