@@ -94,7 +94,9 @@ def test_the_model_trigger_flags_active_loans_once_predictions_exist(duckdb_buil
             "case when loan_id % 10 = 0 then 10 else 1 end, timestamp '2026-02-01' "
             "from marts.fct_loans"
         )
-    run_dbt("build", target="duckdb", env={"DUCKDB_PATH": str(path)})
+    # The models the predictions feed, with their tests.
+    fed = ("--select", "stg_ml__loan_predictions+")
+    run_dbt("build", *fed, target="duckdb", env={"DUCKDB_PATH": str(path)})
     watchlist = duckdb_query(path, "select * from marts.early_warning_watchlist")
     model_flagged = watchlist[watchlist.reason_codes.str.contains("MODEL_PD")]
     active_tenth = duckdb_query(

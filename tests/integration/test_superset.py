@@ -108,8 +108,12 @@ def duckdb_book(tmp_path_factory, kafka_bootstrap, synthetic_csv, synthetic_hist
         "INGEST_METRICS_PORT": "0",
     }
     produce(env, synthetic_csv)
+    # The history from 2016 on: enough months for every chart, half the events to land.
     produce_history(
-        Settings.from_env({**os.environ, **env}), synthetic_history, show_progress=False
+        Settings.from_env({**os.environ, **env}),
+        synthetic_history,
+        show_progress=False,
+        since="2016-01",
     )
     ingested = run_ingester(env)
     assert ingested.returncode == 0, ingested.stderr
