@@ -309,7 +309,7 @@ def test_postgres_warehouse_provisions_and_its_kpis_match(
     monkeypatch.setenv("SUPERSET_PG_PASSWORD", "reader-pw")
     env = {**postgres_env, "WAREHOUSE": "postgres"}
     land_csv(postgres_writer(), synthetic_csv)
-    run_dbt("build", target="postgres", env=env)
+    run_dbt("run", target="postgres", env=env)  # the tables (test_dbt_build tests them)
     settings = Settings.from_env(env)
     warnings: list[str] = []
     provision(settings, superset, warn=warnings.append)
