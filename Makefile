@@ -49,7 +49,7 @@ demo: $(STAMP)
 	$(PY) -m ml score
 	$(PY) -m ml backtest-scores
 	$(DBT) build --profiles-dir profiles --target $(WAREHOUSE) --quiet --exclude-resource-type unit_test \
-	  --select stg_ml__loan_predictions+ stg_ml__model_runs+ stg_ml__point_in_time_scores+
+	  --select source:ml+
 	@echo "== 7/8 the daily export to $${LAKE_URL:-file://./lake}: snapshots, raw-event archive, drift report"
 	$(PY) -m exports all
 	@echo "== 8/8 report"

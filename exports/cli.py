@@ -21,11 +21,11 @@ from exports.console_report import (
 )
 from exports.dbt_artifacts import last_invocation_id, load_manifest
 from exports.drift import (
-    DEFAULT_CURRENT_DAYS,
     DEFAULT_DRIFT_SHARE,
     DriftError,
     Window,
     drift_report,
+    month_window,
 )
 from exports.lake import LakeError, open_lake
 from exports.snapshots import marts_model_run_id, snapshot_all
@@ -145,13 +145,21 @@ def _window(text: str) -> Window:
         ) from None
 
 
+def _month(text: str) -> date:
+    try:
+        return date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month YYYY-MM") from None
+
+
 def _drift(args: argparse.Namespace, settings: Settings) -> int:
     lake = open_lake(settings.lake_url)
     store = open_session(settings)
     try:
         report = drift_report(
-            store, lake, args.date or datetime.now(UTC).date(), args.reference, args.current,
-            args.current_days, args.drift_share,
+            store, lake, args.date or datetime.now(UTC).date(), args.reference,
+            month_window(args.current_month) if args.current_month else args.current,
+            args.drift_share,
         )  # fmt: skip
     finally:
         store.close()
@@ -165,6 +173,13 @@ def _drift(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"{verdict}: {report.drifted_share:.0%} of features drifted (flag at {args.drift_share:.0%})"
     )
+    if not report.score_stability.empty:
+        latest = report.score_stability.iloc[-1]
+        print(
+            f"champion's score in {latest.issue_month:%Y-%m}: PSI {latest.psi:.4f} against its "
+            f"training cohort ({latest.stability}); monitoring.score_stability, "
+            "monitoring.model_performance"
+        )
     print(f"report: {report.html_url}\n        {report.json_url}; rows in monitoring.feature_drift")
     return 0
 
@@ -176,8 +191,10 @@ def _add_drift_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference", type=_window, default=None,
                         help="issue dates FROM:TO (default: the champion's training cohort)")  # fmt: skip
     parser.add_argument("--current", type=_window, default=None,
-                        help="issue dates FROM:TO (default: the last --current-days of applications)")  # fmt: skip
-    parser.add_argument("--current-days", type=int, default=DEFAULT_CURRENT_DAYS)
+                        help="issue dates FROM:TO (default: the calendar month of the latest "
+                        "application)")  # fmt: skip
+    parser.add_argument("--current-month", type=_month, default=None, metavar="YYYY-MM",
+                        help="the current window as one calendar month of issue dates")  # fmt: skip
     parser.add_argument("--drift-share", type=float, default=DEFAULT_DRIFT_SHARE,
                         help="flag dataset drift when this share of features drifted")  # fmt: skip
 

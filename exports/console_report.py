@@ -17,7 +17,7 @@ BACKTEST_QUERY = """
 select trigger_name as trigger, defaults, captured_1m, captured_3m, captured_6m,
     median_lead_months, flagged_loans, flag_rate, precision_12m
 from marts.ews_backtest
-where segment_type = 'all'
+where default_definition = 'charged_off' and segment_type = 'all'
 order by case trigger_name when 'original_rule' then 0 when 'rule' then 1
     when 'behaviour' then 2 when 'model' then 3 else 4 end
 """

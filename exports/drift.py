@@ -1,10 +1,16 @@
 """`python -m exports drift`: does the model still see the population it was trained on?
 
 An Evidently data-drift report compares a reference window (by default the champion model's
-training cohort) with a current window (by default the last 30 days of applications, by
-issue date) over the model's features. The HTML and JSON go to the lake under
+training cohort) with a current window (by default the calendar month of the latest
+application, by issue date: a window of "the last 30 days" held one monthly cohort or two
+depending on the day it ran) over the model's features. The HTML and JSON go to the lake under
 `reports/drift/dt=YYYY-MM-DD/`; each feature's drift score, its test, and its population
-stability index go to `monitoring.feature_drift`, so dashboards can chart drift over time.
+stability index (missing values a bin of their own, so a field that stops arriving is a
+shift) go to `monitoring.feature_drift`, so dashboards can chart drift over time.
+
+The score itself (ml/score_stability.py): the champion's PDs per issue month against its
+training cohort's, in `monitoring.score_stability`, and its AUC, KS and calibration on each
+resolved issue quarter, in `monitoring.model_performance`.
 """
 
 from __future__ import annotations
@@ -18,13 +24,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from exports import score_monitoring
 from exports.lake import Lake
 from ingest.warehouse.session import WarehouseSession
 from ml.features import CATEGORICAL_FEATURES, ISSUE_DATE, RICH_FEATURES, model_frame
 from ml.registry import champion_or_none
 
 FEATURE_DRIFT = "monitoring.feature_drift"
-DEFAULT_CURRENT_DAYS = 30
 DEFAULT_DRIFT_SHARE = 0.3  # flag the population when this share of features drifted
 PSI_BINS = 10
 # Larger windows are sampled (fixed seed): drift statistics settle long before a full book.
@@ -65,16 +71,19 @@ class Window:
 
 
 def population_stability_index(reference: pd.Series, current: pd.Series) -> float:
-    """PSI over reference deciles (numbers) or categories; 0.1 is a shift, 0.25 a big one."""
-    reference, current = reference.dropna(), current.dropna()
+    """PSI over reference deciles (numbers) or categories, missing values a bin of their own;
+    0.1 is a shift, 0.25 a big one."""
     if reference.empty or current.empty:
         return float("nan")
     if pd.api.types.is_numeric_dtype(reference):
-        edges = np.unique(np.quantile(reference, np.linspace(0, 1, PSI_BINS + 1)))
-        edges[0], edges[-1] = -np.inf, np.inf
-        expected = np.histogram(reference, edges)[0] / len(reference)
-        actual = np.histogram(current, edges)[0] / len(current)
+        known = reference.dropna()
+        edges = np.unique(np.quantile(known, np.linspace(0, 1, PSI_BINS + 1))) if len(known) else []
+        if len(edges):
+            edges[0], edges[-1] = -np.inf, np.inf
+        expected = _numeric_shares(reference, edges)
+        actual = _numeric_shares(current, edges)
     else:
+        reference, current = reference.fillna("missing"), current.fillna("missing")
         categories = sorted(set(reference) | set(current))
         expected = (
             reference.value_counts(normalize=True).reindex(categories, fill_value=0).to_numpy()
@@ -82,6 +91,13 @@ def population_stability_index(reference: pd.Series, current: pd.Series) -> floa
         actual = current.value_counts(normalize=True).reindex(categories, fill_value=0).to_numpy()
     expected, actual = np.clip(expected, 1e-6, None), np.clip(actual, 1e-6, None)
     return float(np.sum((actual - expected) * np.log(actual / expected)))
+
+
+def _numeric_shares(values: pd.Series, edges) -> np.ndarray:
+    """Each bin's share of all the values, the missing ones last."""
+    known = values.dropna()
+    counts = np.histogram(known, edges)[0] if len(edges) else np.array([], dtype=int)
+    return np.append(counts, values.isna().sum()) / len(values)
 
 
 def is_drifted(method: str, score: float, threshold: float) -> bool:
@@ -103,10 +119,19 @@ def column_drifts(report: dict) -> dict[str, tuple[str, float, float]]:
     return drifts
 
 
+def month_window(day: date) -> Window:
+    """The calendar month holding `day`."""
+    start = day.replace(day=1)
+    following = (start + timedelta(days=32)).replace(day=1)
+    return Window(start, following - timedelta(days=1))
+
+
 def default_windows(
-    first_issued: date, latest: date, champion: pd.Series | None, current_days: int
+    first_issued: date, latest: date, champion: pd.Series | None
 ) -> tuple[Window, Window]:
-    current = Window(latest - timedelta(days=current_days), latest)
+    """(reference, current): the champion's training cohort (everything before the current
+    month without a champion), and the calendar month of the latest application."""
+    current = month_window(latest)
     if champion is not None:
         reference = Window(
             pd.Timestamp(champion.train_from).date(), pd.Timestamp(champion.train_to).date()
@@ -137,6 +162,8 @@ class DriftReport:
     dataset_drift: bool
     html_url: str
     json_url: str
+    score_stability: pd.DataFrame  # rows written to monitoring.score_stability (none: no model)
+    model_performance: pd.DataFrame  # rows written to monitoring.model_performance
 
 
 def drift_report(
@@ -145,7 +172,6 @@ def drift_report(
     report_date: date,
     reference: Window | None = None,
     current: Window | None = None,
-    current_days: int = DEFAULT_CURRENT_DAYS,
     drift_share: float = DEFAULT_DRIFT_SHARE,
 ) -> DriftReport:
     from evidently import Report
@@ -161,8 +187,8 @@ def drift_report(
     default_reference, default_current = default_windows(
         pd.Timestamp(issued["first_issued"].iloc[0]).date(),
         pd.Timestamp(issued["latest_issued"].iloc[0]).date(),
-        champion, current_days,
-    )  # fmt: skip
+        champion,
+    )
     reference, current = reference or default_reference, current or default_current
     features = json.loads(champion.features) if champion is not None else list(RICH_FEATURES)
     reference_rows = _window_rows(store, reference)
@@ -209,10 +235,19 @@ def drift_report(
         drifted_share=share, dataset_drift=share >= drift_share, report_url=html_url,
         created_at=datetime.now(UTC).replace(tzinfo=None),
     )  # fmt: skip
-    for statement in DDL:
+    stability, performance = _score_monitoring(store, champion, report_date)
+    for statement in (*DDL, *score_monitoring.DDL):
         store.execute(statement)
-    store.execute(f"delete from {FEATURE_DRIFT} where report_date = '{report_date.isoformat()}'")
-    store.append(FEATURE_DRIFT, table)
+    # Feature drift keeps every report date; the score's tables hold the latest report only
+    # (each row is already a month or quarter over time).
+    for name, rows, where in (
+        (FEATURE_DRIFT, table, f" where report_date = '{report_date.isoformat()}'"),
+        (score_monitoring.SCORE_STABILITY, stability, ""),
+        (score_monitoring.MODEL_PERFORMANCE, performance, ""),
+    ):
+        store.execute(f"delete from {name}{where}")
+        if not rows.empty:
+            store.append(name, rows)
     store.commit()
     return DriftReport(
         report_date,
@@ -221,4 +256,24 @@ def drift_report(
         share >= drift_share,
         html_url,
         f"{lake.url}/{prefix}drift_report.json",
+        stability,
+        performance,
+    )
+
+
+def _score_monitoring(
+    store: WarehouseSession, champion: pd.Series | None, report_date: date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The champion's score stability and cohort performance (empty without a scored
+    champion)."""
+    if champion is None:
+        return pd.DataFrame(), pd.DataFrame()
+    predictions = store.frame(score_monitoring.PREDICTIONS_QUERY, [champion.run_id])
+    if predictions.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    window = (pd.Timestamp(champion.train_from).date(), pd.Timestamp(champion.train_to).date())
+    stamp = {"report_date": report_date, "run_id": champion.run_id}
+    return (
+        score_monitoring.score_stability(predictions, *window).assign(**stamp),
+        score_monitoring.cohort_performance(predictions, *window).assign(**stamp),
     )

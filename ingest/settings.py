@@ -49,6 +49,9 @@ class Settings:
     # after this many checkpoints' database commits, before their offsets are committed.
     fault_exit_after_batches: int = 0
     model_dir: Path = Path("lake/models")
+    # Features the PD models never see (ml/features.py, PROXY_FEATURES: likely proxies for
+    # protected characteristics); ML_EXCLUDED_FEATURES="" lets them all in.
+    ml_excluded_features: tuple[str, ...] = ("addr_state",)
     scorer_group: str = "credit-risk-ews-scorer"  # the stream scorer's own consumer group
     scorer_metrics_port: int = 9109
     scorer_top_features: int = 1  # 0: the stream scorer skips top features (PD and decile only)
@@ -96,6 +99,11 @@ class Settings:
                 env, "INGEST_STATEMENT_TIMEOUT_SECONDS", cls.statement_timeout
             ),
             model_dir=Path(env.get("ML_MODEL_DIR") or cls.model_dir),
+            ml_excluded_features=(
+                tuple(name.strip() for name in env["ML_EXCLUDED_FEATURES"].split(",") if name.strip())
+                if "ML_EXCLUDED_FEATURES" in env
+                else cls.ml_excluded_features
+            ),
             scorer_group=env.get("SCORER_CONSUMER_GROUP") or cls.scorer_group,
             scorer_metrics_port=_int(env, "SCORER_METRICS_PORT", cls.scorer_metrics_port),
             scorer_top_features=_int(env, "SCORER_TOP_FEATURES", cls.scorer_top_features),

@@ -7,8 +7,11 @@ December of each year, from the first with enough resolved loans of both outcome
 of a candidate family (ml/candidates.py; `rich_logistic` by default) is fitted only on loans
 whose outcome was known by the cutoff's end - defaulted at or before it (first_default_date)
 or paid off at or before it (the last payment) - and scores every loan still open then and
-every loan issued up to the next cutoff (the last cutoff: every loan issued after it).
-dbt's watchlist_history gives each as-of month the PD of the latest cutoff before it.
+every loan issued up to the next cutoff (the last cutoff: every loan issued after it). As the
+champion is, each is calibrated (Platt scaling, ml/calibration.py): fitted on the known loans
+issued before the latest fifth of them, scaled on that fifth, so its PDs and the watchlist's
+`watchlist_pd_min` mean the same thing as the live model's. dbt's watchlist_history gives each
+as-of month the PD of the latest cutoff before it.
 
 The guarantee: no PD in ml.point_in_time_scores comes from a model that saw an outcome later
 than its cutoff; the table is rewritten whole, in one transaction, at each run. The known
@@ -23,12 +26,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+import numpy as np
 import pandas as pd
 
 from ingest.warehouse.session import WarehouseSession
+from ml.calibration import Calibration, fit_platt
 from ml.candidates import candidates
 from ml.errors import NotEnoughData
-from ml.features import ISSUE_DATE, KEY, LABEL, check_no_leakage, model_frame
+from ml.features import ISSUE_DATE, KEY, LABEL, PROXY_FEATURES, check_no_leakage, model_frame
+from ml.time_split import default_cut
 
 POINT_IN_TIME_SCORES = "ml.point_in_time_scores"
 DDL = f"""create table if not exists {POINT_IN_TIME_SCORES} (
@@ -88,13 +94,25 @@ def cutoff_months(issued: pd.Series, resolved: pd.Series, labels: pd.Series) -> 
     return cutoffs
 
 
+def fit_calibrated(pipeline, features: pd.DataFrame, labels: np.ndarray, issued: pd.Series):
+    """Fit `pipeline` on the loans issued before the latest fifth of them and Platt-scale it
+    on that fifth; when the fifth lacks either outcome, fit on all of them, uncalibrated."""
+    cut = pd.Timestamp(default_cut(issued))
+    later = (issued >= cut).to_numpy()
+    if later.all() or len(set(labels[later])) < 2 or len(set(labels[~later])) < 2:
+        pipeline.fit(features, labels)
+        return Calibration()
+    pipeline.fit(features[~later], labels[~later])
+    return fit_platt(pipeline.predict_proba(features[later])[:, 1], labels[later])
+
+
 def point_in_time_scores(
     loans: pd.DataFrame, candidate_name: str = "rich_logistic", seed: int = 42,
-    progress: Callable[[str], None] = print,
+    progress: Callable[[str], None] = print, excluded_features: tuple[str, ...] = PROXY_FEATURES,
 ) -> pd.DataFrame:  # fmt: skip
     """Pure: the out-of-time PDs of `loans` (ml_features' columns plus first_default_date,
     last_pymnt_date, as_of_date), one row per cutoff and loan scored."""
-    by_name = {candidate.name: candidate for candidate in candidates(seed)}
+    by_name = {candidate.name: candidate for candidate in candidates(seed, excluded_features)}
     if candidate_name not in by_name:
         raise ValueError(f"no candidate {candidate_name!r}: one of {', '.join(by_name)}")
     candidate = by_name[candidate_name]
@@ -119,8 +137,8 @@ def point_in_time_scores(
         )
         to_score = (open_then | issued_before_next).to_numpy()
         y = labels[known].astype(bool).to_numpy().astype(int)
-        candidate.pipeline.fit(features[known], y)
-        pd_values = candidate.pipeline.predict_proba(features[to_score])[:, 1]
+        calibration = fit_calibrated(candidate.pipeline, features[known], y, issued[known])
+        pd_values = calibration.apply(candidate.pipeline.predict_proba(features[to_score])[:, 1])
         frames.append(
             pd.DataFrame(
                 {
@@ -141,10 +159,10 @@ def point_in_time_scores(
 
 def backtest_scores(
     store: WarehouseSession, candidate_name: str = "rich_logistic", seed: int = 42,
-    progress: Callable[[str], None] = print,
+    progress: Callable[[str], None] = print, excluded_features: tuple[str, ...] = PROXY_FEATURES,
 ) -> BacktestScoresReport:  # fmt: skip
     loans = store.frame(LOANS_QUERY)
-    scores = point_in_time_scores(loans, candidate_name, seed, progress)
+    scores = point_in_time_scores(loans, candidate_name, seed, progress, excluded_features)
     scores["scored_at"] = datetime.now(UTC).replace(tzinfo=None)
     with store.transaction():
         store.execute("create schema if not exists ml")

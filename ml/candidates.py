@@ -15,7 +15,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from ml.features import BASELINE_FEATURES, CATEGORICAL_FEATURES, NUMERIC_FEATURES, RICH_FEATURES
+from ml.features import (
+    BASELINE_FEATURES,
+    CATEGORICAL_FEATURES,
+    NUMERIC_FEATURES,
+    PROXY_FEATURES,
+    kept,
+)
 
 
 @dataclass(frozen=True)
@@ -35,10 +41,15 @@ def _categorical_one_hot() -> OneHotEncoder:
     return OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=20)
 
 
-def candidates(seed: int) -> list[Candidate]:
+def candidates(seed: int, excluded: tuple[str, ...] = PROXY_FEATURES) -> list[Candidate]:
+    """The candidates, simplest first (the champion rule prefers the earlier of two close
+    ones), none of them seeing the `excluded` features."""
+    baseline_features = kept(BASELINE_FEATURES, excluded)
+    numeric, categorical = kept(NUMERIC_FEATURES, excluded), kept(CATEGORICAL_FEATURES, excluded)
+    rich_features = (*numeric, *categorical)
     baseline = Pipeline(
         [
-            ("prepare", ColumnTransformer([("numeric", _numeric(), list(BASELINE_FEATURES))])),
+            ("prepare", ColumnTransformer([("numeric", _numeric(), list(baseline_features))])),
             ("model", LogisticRegression(max_iter=1000)),
         ]
     )
@@ -48,8 +59,8 @@ def candidates(seed: int) -> list[Candidate]:
                 "prepare",
                 ColumnTransformer(
                     [
-                        ("numeric", _numeric(), list(NUMERIC_FEATURES)),
-                        ("categorical", _categorical_one_hot(), list(CATEGORICAL_FEATURES)),
+                        ("numeric", _numeric(), list(numeric)),
+                        ("categorical", _categorical_one_hot(), list(categorical)),
                     ]
                 ),
             ),
@@ -63,11 +74,11 @@ def candidates(seed: int) -> list[Candidate]:
                 "prepare",
                 ColumnTransformer(
                     [
-                        ("numeric", "passthrough", list(NUMERIC_FEATURES)),
+                        ("numeric", "passthrough", list(numeric)),
                         (
                             "categorical",
                             OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
-                            list(CATEGORICAL_FEATURES),
+                            list(categorical),
                         ),
                     ]
                 ),
@@ -82,14 +93,14 @@ def candidates(seed: int) -> list[Candidate]:
                     early_stopping=True,
                     validation_fraction=0.1,
                     n_iter_no_change=20,
-                    categorical_features=list(range(len(NUMERIC_FEATURES), len(RICH_FEATURES))),
+                    categorical_features=list(range(len(numeric), len(rich_features))),
                     random_state=seed,
                 ),
             ),
         ]
     )
     return [
-        Candidate("baseline_logistic", "LogisticRegression", BASELINE_FEATURES, baseline),
-        Candidate("rich_logistic", "LogisticRegression", RICH_FEATURES, rich_logistic),
-        Candidate("gradient_boosting", "HistGradientBoostingClassifier", RICH_FEATURES, boosted),
+        Candidate("baseline_logistic", "LogisticRegression", baseline_features, baseline),
+        Candidate("rich_logistic", "LogisticRegression", rich_features, rich_logistic),
+        Candidate("gradient_boosting", "HistGradientBoostingClassifier", rich_features, boosted),
     ]

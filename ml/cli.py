@@ -10,6 +10,7 @@ from ingest.command_line import run_command
 from ingest.settings import Settings
 from ingest.warehouse.session import open_session
 from ml.errors import NoChampionError, NotEnoughData, SplitError
+from ml.features import UnknownFeatureError
 
 # Each handler imports its stage (scikit-learn, matplotlib, FastAPI) itself: `--help`, and
 # every other command, start without them.
@@ -20,11 +21,17 @@ def _train(args: argparse.Namespace, settings: Settings) -> None:
 
     store = open_session(settings)
     try:
-        report = train(store, settings.model_dir, cut=args.split_date, seed=args.seed)
+        report = train(
+            store, settings.model_dir, cut=args.split_date, seed=args.seed,
+            validation_cut=args.validation_date, excluded_features=settings.ml_excluded_features,
+        )  # fmt: skip
     finally:
         store.close()
     print()
-    print(f"training {report.training_id}: champion {report.champion} (best out-of-time AUC)")
+    print(
+        f"training {report.training_id}: champion {report.champion} (chosen on validation; "
+        "the figures are the test cohorts', calibrated)"
+    )
     print(report.metrics.to_string(index=False, float_format="{:.4f}".format))
     print(f"artifacts: {report.folder}")
     print(f"ROC plot:  {report.roc_plot}")
@@ -56,7 +63,9 @@ def _backtest_scores(args: argparse.Namespace, settings: Settings) -> None:
 
     store = open_session(settings)
     try:
-        report = backtest_scores(store, args.candidate, args.seed)
+        report = backtest_scores(
+            store, args.candidate, args.seed, excluded_features=settings.ml_excluded_features
+        )
     finally:
         store.close()
     print(
@@ -92,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         "--split-date", type=date.fromisoformat, default=None,
         help="first issue month of the test cohort (default: the latest ~20%% of loans)",
     )  # fmt: skip
+    training.add_argument(
+        "--validation-date", type=date.fromisoformat, default=None,
+        help="first issue month of the validation cohort, which chooses and calibrates the "
+        "champion (default: the ~20%% of loans before the test cohort)",
+    )  # fmt: skip
     training.add_argument("--seed", type=int, default=42)
     training.set_defaults(handler=_train)
     scoring = commands.add_parser(
@@ -121,4 +135,6 @@ def main(argv: list[str] | None = None) -> int:
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
     api.set_defaults(handler=_serve_api)
-    return run_command(parser, argv, (NoChampionError, NotEnoughData, SplitError))
+    return run_command(
+        parser, argv, (NoChampionError, NotEnoughData, SplitError, UnknownFeatureError)
+    )

@@ -33,6 +33,10 @@ CATEGORICAL_FEATURES = (
     "application_type",
 )  # fmt: skip
 RICH_FEATURES = (*NUMERIC_FEATURES, *CATEGORICAL_FEATURES)
+# Likely proxies for protected characteristics, left out of the models by default
+# (Settings.ml_excluded_features, ML_EXCLUDED_FEATURES): the borrower's state stands in for
+# race and ethnicity in US fair-lending reviews (ECOA / Regulation B disparate impact).
+PROXY_FEATURES = ("addr_state",)
 
 # Everything known only after issue: the export's performance fields and what the warehouse
 # derives from them (status, outcome, dates and amounts after issue, earlier predictions and
@@ -44,6 +48,22 @@ LEAKAGE_COLUMNS = frozenset(PERFORMANCE_FIELDS) | {
     "live_event_id", "live_decided_at", "live_model_run_id", "live_pd", "live_risk_decile",
     "live_risk_tier", "live_reason_codes", "effective_pd", "effective_pd_source",
 }  # fmt: skip
+
+
+class UnknownFeatureError(ValueError):
+    """ML_EXCLUDED_FEATURES names a column that is not a feature."""
+
+
+def kept(features: Sequence[str], excluded: Iterable[str]) -> tuple[str, ...]:
+    """`features` without `excluded`, whose every name must be a feature."""
+    excluded = tuple(excluded)
+    unknown = sorted(set(excluded) - set(RICH_FEATURES))
+    if unknown:
+        raise UnknownFeatureError(
+            f"ML_EXCLUDED_FEATURES names {', '.join(unknown)}, not among the features: "
+            f"{', '.join(RICH_FEATURES)}"
+        )
+    return tuple(name for name in features if name not in excluded)
 
 
 class LeakageError(ValueError):

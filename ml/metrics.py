@@ -21,14 +21,11 @@ def score_deciles(scores: np.ndarray) -> np.ndarray:
     return np.ceil(ranks * DECILES / len(scores)).astype(int)
 
 
-def deciles_by_edges(scores: np.ndarray, decile_tops: pd.Series) -> np.ndarray:
-    """Deciles of new scores against a book already scored: `decile_tops` is the highest
-    score in each of its deciles (indexed by decile). A score gets the lowest decile whose top
-    it does not exceed, the book's top decile above them all, so a loan scored later lands
-    where it would sit in that book, and the book's own deciles never move."""
-    tops = decile_tops.sort_index()
-    position = np.searchsorted(tops.to_numpy(), scores, side="left")
-    return tops.index.to_numpy()[np.minimum(position, len(tops) - 1)].astype(int)
+def deciles_from_edges(scores: np.ndarray, edges: np.ndarray | list[float]) -> np.ndarray:
+    """1..10 by where each score falls among the 9 decile edges fixed at training (a score
+    equal to an edge goes above it): a loan's decile depends on its PD only, never on what
+    else is in the book."""
+    return np.searchsorted(np.asarray(edges, dtype=float), scores, side="right") + 1
 
 
 def decile_table(labels: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
@@ -59,6 +56,7 @@ def evaluate(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
         "ks": ks_statistic(labels, scores),
         "brier": float(brier_score_loss(labels, scores)),
         "top_decile_lift": float(deciles["lift"].iloc[-1]),
+        "mean_pd": float(np.mean(scores)),
         "default_rate": float(np.mean(labels)),
     }
 

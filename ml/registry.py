@@ -1,8 +1,14 @@
 """The model registry and the predictions, as warehouse tables in schema `ml`.
 
-`ml.model_runs` has one row per trained candidate; the champion of a training is flagged, and
-the latest champion is the one scored. `ml.loan_predictions` is read back by dbt
+`ml.model_runs` has one row per trained candidate, with its split (training, validation and
+test cohorts), validation and test metrics and calibration; the champion of a training is
+flagged, and the latest champion is the one scored. `ml.model_calibration` holds each run's
+observed against expected default rates on its test cohorts (overall, per decile, per grade,
+with Jeffreys intervals). `ml.loan_predictions` is read back by dbt
 (stg_ml__loan_predictions), which takes the run scored last.
+
+A registry created before a column existed gains it (`add column if not exists`, both
+warehouses) the next time a model is trained or scored; its older runs hold nulls there.
 """
 
 from __future__ import annotations
@@ -14,6 +20,16 @@ from ml.errors import NoChampionError
 
 MODEL_RUNS = "ml.model_runs"
 LOAN_PREDICTIONS = "ml.loan_predictions"
+MODEL_CALIBRATION = "ml.model_calibration"
+# Columns added after the registry's first release: (name, type).
+ADDED_RUN_COLUMNS = (
+    ("validation_cut", "date"), ("validation_rows", "integer"), ("validation_from", "date"),
+    ("validation_to", "date"), ("validation_auc", "double precision"),
+    ("validation_ks", "double precision"), ("validation_brier", "double precision"),
+    ("mean_pd", "double precision"), ("default_rate", "double precision"),
+    ("calibration_method", "text"), ("calibration_slope", "double precision"),
+    ("calibration_intercept", "double precision"),
+)  # fmt: skip
 
 DDL = (
     "create schema if not exists ml",
@@ -52,6 +68,24 @@ DDL = (
         scored_at timestamp not null,
         primary key (run_id, loan_id)
     )""",
+    *(
+        f"alter table {MODEL_RUNS} add column if not exists {name} {sql_type}"
+        for name, sql_type in ADDED_RUN_COLUMNS
+    ),
+    f"alter table {LOAN_PREDICTIONS} add column if not exists top_features text",
+    f"""create table if not exists {MODEL_CALIBRATION} (
+        run_id text not null,
+        segment_type text not null,
+        segment text not null,
+        loans integer not null,
+        defaults integer not null,
+        observed_default_rate double precision not null,
+        mean_pd double precision not null,
+        jeffreys_lower double precision not null,
+        jeffreys_upper double precision not null,
+        is_within_interval boolean not null,
+        primary key (run_id, segment_type, segment)
+    )""",
 )
 
 
@@ -62,6 +96,10 @@ def ensure_tables(store: WarehouseSession) -> None:
 
 def register_runs(store: WarehouseSession, runs: pd.DataFrame) -> None:
     store.append(MODEL_RUNS, runs)
+
+
+def register_calibration(store: WarehouseSession, rows: pd.DataFrame) -> None:
+    store.append(MODEL_CALIBRATION, rows)
 
 
 def champion_or_none(store: WarehouseSession) -> pd.Series | None:

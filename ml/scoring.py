@@ -4,11 +4,11 @@ The loans scored are those of marts.ml_features without a row for the champion's
 ml.loan_predictions (an anti-join), appended in one transaction: after a retrain that is the
 whole book, afterwards the loans that landed since (a top-up), and re-running adds nothing.
 
-Risk deciles: the first scoring of a run ranks its book (ml.metrics.score_deciles). A top-up
-does not re-rank (that would move loans already scored, and a handful of new loans ranked
-among themselves would spread over all ten deciles whatever their PDs); each new loan gets
-the decile of the run's existing book its PD falls in, by the highest PD of each decile
-(ml.metrics.deciles_by_edges), so deciles stay comparable across the run's loans.
+The PD is the champion's calibrated PD (its Platt scaling from metadata.json,
+ml/calibration.py). Risk deciles come from the decile edges fixed at training
+(ml.metrics.deciles_from_edges): a loan's decile depends on its PD alone, so it does not move
+when other loans arrive, and a top-up of a handful of loans lands where their PDs say
+rather than spread over all ten deciles.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ import pandas as pd
 
 from ingest.warehouse.session import WarehouseSession
 from ml import artifacts
+from ml.calibration import Calibration
+from ml.explain import contributions, top_features
 from ml.features import KEY, check_no_leakage, model_frame
-from ml.metrics import deciles_by_edges, score_deciles
+from ml.metrics import deciles_from_edges
 from ml.registry import LOAN_PREDICTIONS, ensure_tables, latest_champion
 
 UNSCORED_QUERY = f"""
@@ -34,12 +36,7 @@ where not exists (
     where scored.run_id = ? and scored.loan_id = features.{KEY}
 )
 """
-DECILE_TOPS_QUERY = f"""
-select risk_decile, max(pd) as top_pd, count(*) as loans
-from {LOAN_PREDICTIONS}
-where run_id = ?
-group by risk_decile
-"""
+SCORED_COUNT_QUERY = f"select count(*) as loans from {LOAN_PREDICTIONS} where run_id = ?"
 
 
 @dataclass(frozen=True)
@@ -55,24 +52,23 @@ class ScoringReport:
         return self.loans_scored / self.seconds if self.seconds else 0.0
 
 
-def predictions(
-    pipeline, features: list[str], loans: pd.DataFrame, run_id: str, decile_tops: pd.Series
-) -> pd.DataFrame:
-    """One row per loan: PD, its decile (10 = riskiest), run and time. The deciles rank the
-    loans among themselves when the run has no book yet (`decile_tops` empty), else place
-    them by the book's decile tops."""
+def predictions(pipeline, metadata: dict, loans: pd.DataFrame, run_id: str) -> pd.DataFrame:
+    """One row per loan: calibrated PD, its decile by the run's fixed edges (10 = riskiest),
+    its top three features with direction (ml/explain.py), run and time."""
+    features = list(metadata["features"])
     check_no_leakage(features)
-    pd_values = pipeline.predict_proba(model_frame(loans)[features])[:, 1]
-    deciles = (
-        deciles_by_edges(pd_values, decile_tops) if len(decile_tops) else score_deciles(pd_values)
-    )
+    frame = model_frame(loans)[features]
+    raw = pipeline.predict_proba(frame)[:, 1]
+    pd_values = Calibration.from_record(metadata.get("calibration")).apply(raw)
+    explained = contributions(pipeline, frame, metadata)
     return pd.DataFrame(
         {
             KEY: loans[KEY].astype("int64").to_numpy(),
             "run_id": run_id,
             "pd": pd_values,
-            "risk_decile": deciles,
+            "risk_decile": deciles_from_edges(pd_values, metadata["decile_edges"]),
             "scored_at": datetime.now(UTC).replace(tzinfo=None),
+            "top_features": top_features(*explained) if explained else None,
         }
     )
 
@@ -81,14 +77,12 @@ def score(store: WarehouseSession) -> ScoringReport:
     started = time.perf_counter()
     ensure_tables(store)
     champion = latest_champion(store)
-    book = store.frame(DECILE_TOPS_QUERY, [champion.run_id])
-    already = int(book["loans"].sum())
+    already = int(store.frame(SCORED_COUNT_QUERY, [champion.run_id])["loans"].iloc[0])
     loans = store.frame(UNSCORED_QUERY, [champion.run_id])
     if loans.empty:
         return ScoringReport(champion.run_id, champion.candidate, 0, already, 0.0)
     pipeline, metadata = artifacts.load(Path(champion.artifact_path))
-    decile_tops = book.set_index("risk_decile")["top_pd"]
-    scored = predictions(pipeline, metadata["features"], loans, champion.run_id, decile_tops)
+    scored = predictions(pipeline, metadata, loans, champion.run_id)
     store.append(LOAN_PREDICTIONS, scored)
     store.commit()
     return ScoringReport(

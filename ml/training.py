@@ -1,5 +1,13 @@
-"""`python -m ml train`: fit every candidate on earlier cohorts, judge them on later ones,
-keep them all in the registry and flag the champion (best out-of-time AUC)."""
+"""`python -m ml train`: fit every candidate on the earliest cohorts, choose and calibrate on
+the next ones, report on the latest; keep them all in the registry and flag the champion.
+
+Each candidate is fitted on the training cohorts; its raw scores on the validation cohorts
+give its validation AUC and fit its Platt scaling (ml/calibration.py); the champion is chosen
+on validation by the documented rule (ml/selection.py); every figure in the registry's test
+columns is the calibrated model's on the test cohorts, which pick nothing. The decile edges
+that score every later loan are the calibrated PDs' deciles over the training cohorts, fixed
+in the artefact (ml/scoring.py, ml/serving/champion.py).
+"""
 
 from __future__ import annotations
 
@@ -16,21 +24,26 @@ import pandas as pd
 
 from ingest.warehouse.session import WarehouseSession
 from ml import artifacts, plots
+from ml.calibration import calibration_by_segment, fit_platt
 from ml.candidates import candidates
 from ml.errors import NotEnoughData
-from ml.features import CATEGORICAL_FEATURES, LABEL, check_no_leakage, model_frame
-from ml.metrics import calibration_table, decile_table, evaluate, flag_lift
-from ml.registry import ensure_tables, register_runs
+from ml.explain import is_logistic, transformed_means
+from ml.features import CATEGORICAL_FEATURES, LABEL, PROXY_FEATURES, check_no_leakage, model_frame
+from ml.metrics import decile_table, evaluate, flag_lift, score_deciles
+from ml.model_card import write_model_card
+from ml.registry import ensure_tables, register_calibration, register_runs
+from ml.selection import CHAMPION_AUC_TOLERANCE, choose_champion
 from ml.serving.champion import write_pointer
 from ml.time_split import TimeSplit, out_of_time_split
 
 FEATURES_QUERY = "select * from marts.ml_features order by loan_id"
 METRIC_COLUMNS = ("auc", "gini", "ks", "brier", "top_decile_lift")
+REPORT_COLUMNS = ("validation_auc", *METRIC_COLUMNS, "mean_pd", "default_rate")
 
 
 def decile_edges(scores: np.ndarray) -> list[float]:
-    """The 9 PDs that cut the model's own training and test scores into tenths: an arriving
-    loan's decile is where its PD falls among them (ml/serving/champion.py)."""
+    """The 9 PDs that cut the training cohorts' calibrated PDs into tenths: a loan's decile
+    is where its PD falls among them, whatever else is in the book (ml.metrics)."""
     return [float(edge) for edge in np.quantile(scores, np.arange(1, 10) / 10)]
 
 
@@ -44,6 +57,23 @@ def reference_values(x_train: pd.DataFrame, features: tuple[str, ...]) -> dict[s
         )
         for name in features
     }
+
+
+def _labels(rows: pd.DataFrame) -> np.ndarray:
+    return rows[LABEL].astype(bool).to_numpy().astype(int)
+
+
+def calibration_rows(labels: np.ndarray, pds: np.ndarray, grades: pd.Series) -> pd.DataFrame:
+    """Observed against expected on the test cohorts: the whole set, per score decile (of
+    the test PDs), per grade."""
+    return pd.concat(
+        [
+            calibration_by_segment(labels, pds, pd.Series(["all"] * len(pds)), "all"),
+            calibration_by_segment(labels, pds, pd.Series(score_deciles(pds)), "decile"),
+            calibration_by_segment(labels, pds, grades.fillna("missing"), "grade"),
+        ],
+        ignore_index=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -63,6 +93,8 @@ def train(
     cut: date | None = None,
     seed: int = 42,
     progress: Callable[[str], None] = print,
+    validation_cut: date | None = None,
+    excluded_features: tuple[str, ...] = PROXY_FEATURES,
 ) -> TrainingReport:
     loans = store.frame(FEATURES_QUERY)
     resolved = loans[loans[LABEL].notna()]
@@ -71,15 +103,25 @@ def train(
             f"{len(resolved)} resolved loans in marts.ml_features: need at least 100, with "
             "both defaults and fully paid loans (run the pipeline up to dbt build first)"
         )
-    train_rows, test_rows, split = out_of_time_split(resolved, cut)
+    train_rows, valid_rows, test_rows, split = out_of_time_split(resolved, cut, validation_cut)
     progress(
-        f"out-of-time split at {split.cut}: train {split.train_rows:,} loans issued "
-        f"{split.train_from}..{split.train_to}, test {split.test_rows:,} issued "
+        f"out-of-time split: train {split.train_rows:,} loans issued "
+        f"{split.train_from}..{split.train_to}, validation {split.validation_rows:,} issued "
+        f"{split.validation_from}..{split.validation_to}, test {split.test_rows:,} issued "
         f"{split.test_from}..{split.test_to}"
     )
-    y_train = train_rows[LABEL].astype(bool).to_numpy().astype(int)
-    y_test = test_rows[LABEL].astype(bool).to_numpy().astype(int)
-    x_train, x_test = model_frame(train_rows), model_frame(test_rows)
+    y_train, y_valid, y_test = _labels(train_rows), _labels(valid_rows), _labels(test_rows)
+    for name, labels in (("validation", y_valid), ("test", y_test)):
+        if len(set(labels)) < 2:
+            raise NotEnoughData(
+                f"the {name} cohorts hold only {'defaults' if labels.all() else 'paid-off loans'}"
+                ": choose other cuts (--validation-date, --split-date) or land more loans"
+            )
+    x_train, x_valid, x_test = (
+        model_frame(train_rows),
+        model_frame(valid_rows),
+        model_frame(test_rows),
+    )
     rule_lift = flag_lift(y_test, test_rows["is_rule_watchlist"].astype(bool).to_numpy())
 
     training_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -87,36 +129,51 @@ def train(
     trained_at = datetime.now(UTC).replace(tzinfo=None)
     fingerprint = artifacts.data_fingerprint(resolved)
     versions = artifacts.library_versions()
-    runs, scores, deciles = [], {}, {}
-    for candidate in candidates(seed):
+    runs, calibrations, scores, deciles, metadatas = [], [], {}, {}, {}
+    ordered = candidates(seed, excluded_features)
+    for candidate in ordered:
         check_no_leakage(candidate.features)
         started = time.perf_counter()
-        candidate.pipeline.fit(x_train[list(candidate.features)], y_train)
-        score = candidate.pipeline.predict_proba(x_test[list(candidate.features)])[:, 1]
-        fitted = candidate.pipeline.predict_proba(x_train[list(candidate.features)])[:, 1]
+        columns = list(candidate.features)
+        candidate.pipeline.fit(x_train[columns], y_train)
+        raw_valid = candidate.pipeline.predict_proba(x_valid[columns])[:, 1]
+        validation = evaluate(y_valid, raw_valid)
+        calibration = fit_platt(raw_valid, y_valid)
+        score = calibration.apply(candidate.pipeline.predict_proba(x_test[columns])[:, 1])
+        fitted = calibration.apply(candidate.pipeline.predict_proba(x_train[columns])[:, 1])
         metrics = evaluate(y_test, score)
         progress(
-            f"  {candidate.name:<18} AUC {metrics['auc']:.4f}  KS {metrics['ks']:.4f}  "
-            f"fit {time.perf_counter() - started:.1f}s"
+            f"  {candidate.name:<18} validation AUC {validation['auc']:.4f}  test AUC "
+            f"{metrics['auc']:.4f}  KS {metrics['ks']:.4f}  mean PD {metrics['mean_pd']:.4f} "
+            f"(observed {metrics['default_rate']:.4f})  fit {time.perf_counter() - started:.1f}s"
         )
         scores[candidate.name], deciles[candidate.name] = score, decile_table(y_test, score)
         run_id = f"{training_id}-{candidate.name}"
+        calibration_table = calibration_rows(y_test, score, test_rows["grade"])
+        calibrations.append(calibration_table.assign(run_id=run_id))
         metadata = {
             "run_id": run_id, "training_id": training_id, "candidate": candidate.name,
-            "model_type": candidate.model_type, "features": list(candidate.features),
+            "model_type": candidate.model_type, "features": columns,
+            "excluded_features": list(excluded_features), "target": LABEL,
             "split": split.as_record(), "seed": seed, "data_fingerprint": fingerprint,
-            "library_versions": versions, "metrics": metrics,
+            "library_versions": versions, "validation_metrics": validation, "metrics": metrics,
+            "calibration": calibration.as_record(),
+            "calibration_test": calibration_table.to_dict(orient="records"),
             "deciles": deciles[candidate.name].to_dict(orient="records"),
-            "calibration": calibration_table(y_test, score).to_dict(orient="records"),
-            "decile_edges": decile_edges(np.concatenate([fitted, score])),
+            "decile_edges": decile_edges(fitted),
             "reference": reference_values(x_train, candidate.features),
+            "transformed_means": (
+                transformed_means(candidate.pipeline, x_train[columns])
+                if is_logistic(candidate.pipeline) else None
+            ),
         }  # fmt: skip
         model_path = artifacts.save(folder / candidate.name, candidate.pipeline, metadata)
+        metadatas[candidate.name] = metadata
         runs.append(
             {
                 "run_id": run_id, "training_id": training_id, "trained_at": trained_at,
                 "candidate": candidate.name, "model_type": candidate.model_type,
-                "features": json.dumps(list(candidate.features)), "split_cut": split.cut,
+                "features": json.dumps(columns), "split_cut": split.cut,
                 "train_rows": split.train_rows, "test_rows": split.test_rows,
                 "train_from": split.train_from, "train_to": split.train_to,
                 "test_from": split.test_from, "test_to": split.test_to,
@@ -125,21 +182,40 @@ def train(
                 "metrics_json": json.dumps(metadata["metrics"]),
                 "data_fingerprint": fingerprint, "library_versions": json.dumps(versions),
                 "seed": seed, "artifact_path": str(model_path.resolve()),
+                "validation_cut": split.validation_cut,
+                "validation_rows": split.validation_rows,
+                "validation_from": split.validation_from, "validation_to": split.validation_to,
+                "validation_auc": validation["auc"], "validation_ks": validation["ks"],
+                "validation_brier": validation["brier"],
+                "mean_pd": metrics["mean_pd"], "default_rate": metrics["default_rate"],
+                "calibration_method": calibration.method,
+                "calibration_slope": calibration.slope,
+                "calibration_intercept": calibration.intercept,
             }
         )  # fmt: skip
     table = pd.DataFrame(runs)
-    champion = table.loc[table["auc"].idxmax(), "candidate"]
+    champion = choose_champion(
+        dict(zip(table["candidate"], table["validation_auc"], strict=True)),
+        [candidate.name for candidate in ordered],
+    )
     table["is_champion"] = table["candidate"] == champion
+    progress(
+        f"champion: {champion} (the simplest candidate within {CHAMPION_AUC_TOLERANCE} of the "
+        "best validation AUC)"
+    )
     ensure_tables(store)
     register_runs(store, table)
+    register_calibration(store, pd.concat(calibrations, ignore_index=True))
     store.commit()
     best = table.loc[table["is_champion"]].iloc[0]
     write_pointer(model_dir, best["run_id"], Path(best["artifact_path"]))
+    for name, metadata in metadatas.items():
+        write_model_card(folder / name, metadata, is_champion=name == champion)
     aucs = dict(zip(table["candidate"], table["auc"], strict=True))
     return TrainingReport(
         training_id=training_id,
         split=split,
-        metrics=table[["candidate", *METRIC_COLUMNS, "rule_watchlist_lift", "is_champion"]],
+        metrics=table[["candidate", *REPORT_COLUMNS, "rule_watchlist_lift", "is_champion"]],
         champion=champion,
         folder=folder,
         roc_plot=plots.roc_plot(y_test, scores, aucs, folder / "roc.png"),

@@ -6,8 +6,9 @@ and the API watch that file, not the warehouse: a request never waits on a datab
 champion is picked up within `check_seconds` without a restart. With no champion yet, `current()`
 is None and the rules still decide (pd null).
 
-Deciles on arrival use the edges fixed at training (the PD deciles of the rows the model was
-trained and tested on, `decile_edges` in metadata.json), so one application's decile does not
+PDs are calibrated with the artefact's Platt scaling (ml/calibration.py), as in batch
+scoring. Deciles on arrival use the edges fixed at training (the calibrated PDs' deciles over
+the training cohorts, `decile_edges` in metadata.json), so one application's decile does not
 depend on what else arrived. Top features: each feature in turn set to its training reference
 (median, or most frequent category), the PD recomputed, and the features whose reference
 moves the PD most, with the direction the loan's own value pushes it. Model-agnostic (the
@@ -39,18 +40,22 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
 
 from ml import artifacts
+from ml.calibration import Calibration
+from ml.explain import is_logistic, logistic_contributions, top_contributions
 from ml.features import model_frame_from_records
+from ml.metrics import deciles_from_edges
 
 log = logging.getLogger("ml.serving.champion")
 POINTER_FILE = "champion.json"
-TOP_FEATURES = 3
 
 
 @dataclass(frozen=True)
 class TopFeature:
     feature: str
     direction: str  # 'raises' or 'lowers' the PD, against the training reference
-    contribution: float  # PD minus the PD with this feature at its reference
+    # Logistic champions: log-odds, coefficient x deviation from the training mean; others:
+    # PD minus the PD with this feature at its reference (ml/explain.py).
+    contribution: float
 
 
 @dataclass(frozen=True)
@@ -184,24 +189,41 @@ class LoadedChampion:
         edges = metadata.get("decile_edges")
         self.decile_edges = np.asarray(edges, dtype=float) if edges else None
         self.reference: dict[str, Any] | None = metadata.get("reference")
+        self.pipeline = pipeline
+        self.means: list[float] | None = (
+            metadata.get("transformed_means") if is_logistic(pipeline) else None
+        )
+        self.calibration = Calibration.from_record(metadata.get("calibration"))
         self.model = _model(pipeline, self.features)
 
     def deciles(self, pds: np.ndarray) -> list[int | None]:
         if self.decile_edges is None:
             return [None] * len(pds)
-        return [int(d) for d in np.searchsorted(self.decile_edges, pds, side="right") + 1]
+        return [int(d) for d in deciles_from_edges(pds, self.decile_edges)]
+
+    def _pds(self, columns: Columns) -> np.ndarray:
+        """The calibrated PDs (ml/calibration.py), as batch scoring gives them."""
+        return self.calibration.apply(self.model.predict(columns))
 
     def score(self, features: list[dict[str, Any]], explain: bool = True) -> list[ModelOutput]:
         """PD, decile and (with `explain`, when the artefact has references) top features."""
         if not features:
             return []
         columns = self.model.encode(features)
-        pds = self.model.predict(columns)
+        pds = self._pds(columns)
         deciles = self.deciles(pds)
         tops: list[tuple[TopFeature, ...]] = [()] * len(features)
-        if explain and self.reference is not None:
+        if explain and self.means is not None:
+            tops = self._logistic_top_features(columns)
+        elif explain and self.reference is not None:
             tops = self._top_features(columns, pds)
         return [ModelOutput(float(p), d, t) for p, d, t in zip(pds, deciles, tops, strict=True)]
+
+    def _logistic_top_features(self, columns: Columns) -> list[tuple[TopFeature, ...]]:
+        assert self.means is not None
+        frame = pd.DataFrame(columns, columns=self.features)
+        values, names = logistic_contributions(self.pipeline, frame, self.means)
+        return [_top(row, names) for row in values]
 
     def _top_features(self, columns: Columns, pds: np.ndarray) -> list[tuple[TopFeature, ...]]:
         assert self.reference is not None
@@ -211,20 +233,16 @@ class LoadedChampion:
             column = np.tile(columns[name], len(names))
             column[i * n : (i + 1) * n] = self.model.encode_value(name, self.reference[name])
             swapped[name] = column
-        at_reference = self.model.predict(swapped).reshape(len(names), n)
+        at_reference = self._pds(swapped).reshape(len(names), n)
         contributions = pds[np.newaxis, :] - at_reference  # features x loans
-        result = []
-        for loan in range(n):
-            column = contributions[:, loan]
-            order = np.argsort(-np.abs(column), kind="stable")[:TOP_FEATURES]
-            result.append(
-                tuple(
-                    TopFeature(names[i], "raises" if column[i] > 0 else "lowers", float(column[i]))
-                    for i in order
-                    if column[i] != 0
-                )
-            )
-        return result
+        return [_top(contributions[:, loan], names) for loan in range(n)]
+
+
+def _top(values: np.ndarray, names: list[str]) -> tuple[TopFeature, ...]:
+    return tuple(
+        TopFeature(name, "raises" if value > 0 else "lowers", value)
+        for name, value in top_contributions(values, names)
+    )
 
 
 def write_pointer(model_dir: Path, run_id: str, artifact_path: Path) -> Path:

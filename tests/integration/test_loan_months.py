@@ -142,26 +142,30 @@ def test_a_hand_made_history_gives_the_hand_worked_figures(warehouse, tmp_path):
     assert july.values.tolist() == [[1, 0]]
 
     # The backtest, by hand: behaviour first flags both loans in February (1-29 days); loan
-    # 101 defaults in June (120+), 4 months later, loan 102 cures in March. Neither trips the
-    # rule (dti 10 and 12) and no model has scored them. No flag is 12 months before the
-    # window's end (July): precision is unknown, not 0.
+    # 101 is 120+ days past due in June, 4 months later, and charged off in July, 5 months
+    # later; loan 102 cures in March. Neither trips the rule (dti 10 and 12) and no model
+    # has scored them. No flag is 12 months before the window's end (July): precision is
+    # unknown, not 0.
     backtest = query(
-        "select trigger_name, observed_loans, defaults, captured_1m, captured_3m, captured_6m, "
-        "median_lead_months, flagged_loans, flag_rate, flagged_loans_seen_12m, precision_12m "
-        "from marts.ews_backtest where segment_type = 'all' order by trigger_name"
-    ).set_index("trigger_name")
-    behaviour = backtest.loc["behaviour"]
-    assert behaviour[:9].tolist() == [2, 1, 1.0, 1.0, 0.0, 4.0, 2, 1.0, 0]
-    assert pd.isna(behaviour.precision_12m)
-    assert backtest.loc["any"].tolist()[:8] == behaviour.tolist()[:8]
-    for quiet in ("original_rule", "rule", "model"):
-        assert backtest.loc[quiet, ["flagged_loans", "captured_1m"]].tolist() == [0, 0.0]
+        "select default_definition, trigger_name, observed_loans, defaults, captured_1m, "
+        "captured_3m, captured_6m, median_lead_months, flagged_loans, flag_rate, "
+        "flagged_loans_seen_12m, precision_12m from marts.ews_backtest "
+        "where segment_type = 'all' order by trigger_name"
+    ).set_index(["default_definition", "trigger_name"])
+    for definition, lead in (("charged_off", 5.0), ("120_dpd_or_charged_off", 4.0)):
+        behaviour = backtest.loc[(definition, "behaviour")]
+        assert behaviour[:9].tolist() == [2, 1, 1.0, 1.0, 0.0, lead, 2, 1.0, 0]
+        assert pd.isna(behaviour.precision_12m)
+        assert backtest.loc[(definition, "any")].tolist()[:8] == behaviour.tolist()[:8]
+        for quiet in ("original_rule", "rule", "model"):
+            quiet_row = backtest.loc[(definition, quiet)]
+            assert [quiet_row.flagged_loans, quiet_row.captured_1m] == [0, 0.0]
     alerts = query(
         "select loan_id, cast(first_flagged_month as varchar) as first, months_flagged, ended "
         "from marts.watchlist_alerts where trigger_name = 'behaviour' order by loan_id"
     )
     assert alerts.values.tolist() == [
-        [101, "2018-02-01", 4, "defaulted"], [102, "2018-02-01", 1, "cured"],
+        [101, "2018-02-01", 4, "charged_off"], [102, "2018-02-01", 1, "cured"],
     ]  # fmt: skip
 
 

@@ -38,7 +38,7 @@ def test_a_copy_under_another_name_builds_trains_scores_and_exports(
     assert ml_main(["train"]) == 0
     assert ml_main(["score"]) == 0
     # What the ML step feeds, models and tests, under the new name.
-    ml_fed = ("--select", "stg_ml__loan_predictions+", "stg_ml__model_runs+")
+    ml_fed = ("--select", "source:ml+")
     run_dbt("build", *ml_fed, target="duckdb", env={"DUCKDB_PATH": str(copy)})
     assert exports_main(["all"]) == 0
     assert exports_main(["report"]) == 0

@@ -129,12 +129,7 @@ def duckdb_book(tmp_path_factory, kafka_bootstrap, synthetic_csv, synthetic_hist
     finally:
         store.close()
     # The models the ML step's tables feed, and the marts after them.
-    ml_tables = (
-        "stg_ml__loan_predictions+",
-        "stg_ml__model_runs+",
-        "stg_ml__point_in_time_scores+",
-    )
-    run_dbt("run", "--select", *ml_tables, target="duckdb", env=env)
+    run_dbt("run", "--select", "source:ml+", target="duckdb", env=env)
     store = open_session(Settings(duckdb_path=path))
     try:
         drift_report(store, LocalLake(folder / "lake"), datetime.now(UTC).date())

@@ -1,10 +1,13 @@
 """Population stability and Evidently's drift verdicts, on cases with known answers."""
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from exports.drift import column_drifts, is_drifted, population_stability_index
+from exports.drift import column_drifts, is_drifted, month_window, population_stability_index
+from exports.score_monitoring import cohort_performance, score_stability, stability_label
 
 
 def test_psi_is_zero_for_one_population_and_large_for_a_shift():
@@ -18,6 +21,63 @@ def test_psi_on_categories_counts_a_new_category():
     reference = pd.Series(["A"] * 50 + ["B"] * 50)
     assert population_stability_index(reference, reference.copy()) == pytest.approx(0)
     assert population_stability_index(reference, pd.Series(["A"] * 50 + ["C"] * 50)) > 1
+
+
+def test_missing_values_are_a_bin_of_their_own():
+    rng = np.random.default_rng(2)
+    reference = pd.Series(rng.normal(size=10_000))
+    # A fifth of the values stop arriving, the rest unchanged: by hand, the missing bin goes
+    # from 1e-6 to 0.2 and every other bin from 0.1 to 0.08.
+    current = reference.copy()
+    current[:2_000] = np.nan
+    by_hand = (0.2 - 1e-6) * np.log(0.2 / 1e-6) + 10 * (0.08 - 0.1) * np.log(0.08 / 0.1)
+    assert population_stability_index(reference, current) == pytest.approx(by_hand, rel=0.05)
+    # Missing in both, in the same share: no shift.
+    assert population_stability_index(current, current.copy()) == pytest.approx(0, abs=1e-9)
+    categories = pd.Series(["A", None] * 50)
+    assert population_stability_index(categories, pd.Series(["A"] * 100)) > 1
+
+
+def test_drift_windows_are_calendar_months():
+    assert month_window(date(2018, 2, 14)) == month_window(date(2018, 2, 1))
+    window = month_window(date(2016, 2, 29))
+    assert (window.start, window.end) == (date(2016, 2, 1), date(2016, 2, 29))
+    assert month_window(date(2018, 12, 31)).end == date(2018, 12, 31)
+
+
+def _predictions() -> pd.DataFrame:
+    """Training cohort 2017-01..2017-03, a tenth per decile; 2017-04 all in decile 10."""
+    rows = [
+        {"issue_date": f"2017-0{month}-15", "pd": decile / 10 - 0.05, "risk_decile": decile,
+         "is_default": decile >= 9}
+        for month in (1, 2, 3) for decile in range(1, 11)
+    ]  # fmt: skip
+    rows += [{"issue_date": "2017-04-02", "pd": 0.95, "risk_decile": 10, "is_default": None}] * 10
+    return pd.DataFrame(rows)
+
+
+def test_score_stability_is_zero_on_the_training_months_and_flags_a_moved_month():
+    table = score_stability(_predictions(), date(2017, 1, 1), date(2017, 3, 31))
+    assert table["issue_month"].astype(str).tolist() == [
+        "2017-01-01", "2017-02-01", "2017-03-01", "2017-04-01",
+    ]  # fmt: skip
+    assert table["psi"].iloc[:3].tolist() == pytest.approx([0, 0, 0], abs=1e-9)
+    assert table["is_training_month"].tolist() == [True, True, True, False]
+    # By hand: decile 10 from 0.1 to 1, the nine others from 0.1 to 1e-6.
+    by_hand = 0.9 * np.log(10) + 9 * (1e-6 - 0.1) * np.log(1e-6 / 0.1)
+    assert table["psi"].iloc[3] == pytest.approx(by_hand)
+    assert table["stability"].tolist() == ["stable"] * 3 + ["major_shift"]
+    assert [stability_label(p) for p in (0.05, 0.1, 0.25)] == ["stable", "shift", "major_shift"]
+
+
+def test_cohort_performance_on_resolved_loans_by_issue_quarter():
+    table = cohort_performance(_predictions(), date(2017, 1, 1), date(2017, 3, 31))
+    # 2017-Q2's loans are unresolved: no row. Q1: 30 resolved, the 6 riskiest defaulted.
+    assert len(table) == 1
+    row = table.iloc[0]
+    assert (row.resolved_loans, row.defaults, row.auc, row.ks) == (30, 6, 1.0, 1.0)
+    assert row.default_rate == pytest.approx(0.2) and row.mean_pd == pytest.approx(0.5)
+    assert row.is_training_cohort
 
 
 def test_p_values_drift_below_the_threshold_and_distances_above():

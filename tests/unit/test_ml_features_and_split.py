@@ -7,9 +7,17 @@ import pandas as pd
 import pytest
 
 from ingest.events import PERFORMANCE_FIELDS
+from ingest.settings import Settings
 from ml.candidates import candidates
 from ml.errors import SplitError
-from ml.features import LEAKAGE_COLUMNS, RICH_FEATURES, LeakageError, check_no_leakage, model_frame
+from ml.features import (
+    LEAKAGE_COLUMNS,
+    RICH_FEATURES,
+    LeakageError,
+    UnknownFeatureError,
+    check_no_leakage,
+    model_frame,
+)
 from ml.time_split import default_cut, out_of_time_split
 
 
@@ -61,21 +69,49 @@ def test_model_frame_keeps_only_features_and_marks_missing_categories():
 
 def test_the_split_is_strictly_by_issue_date():
     loans = _loans()
-    train, test, split = out_of_time_split(loans, date(2017, 6, 1))
-    assert pd.to_datetime(train["issue_date"]).max() < pd.Timestamp("2017-06-01")
-    assert pd.to_datetime(test["issue_date"]).min() >= pd.Timestamp("2017-06-01")
-    assert split.train_rows + split.test_rows == len(loans)
-    assert split.train_to < split.cut <= split.test_from
+    train, validation, test, split = out_of_time_split(
+        loans, date(2017, 6, 1), validation_cut=date(2016, 10, 1)
+    )
+    issued = {name: pd.to_datetime(part["issue_date"]) for name, part in
+              (("train", train), ("validation", validation), ("test", test))}  # fmt: skip
+    assert issued["train"].max() < pd.Timestamp("2016-10-01") <= issued["validation"].min()
+    assert issued["validation"].max() < pd.Timestamp("2017-06-01") <= issued["test"].min()
+    assert split.train_rows + split.validation_rows + split.test_rows == len(loans)
+    assert not set(train.loan_id) & set(validation.loan_id)
+    assert split.train_to < split.validation_cut <= split.validation_from
+    assert split.validation_to < split.cut <= split.test_from
 
 
-def test_the_default_cut_leaves_about_a_fifth_for_testing():
+def test_the_default_cuts_leave_about_a_fifth_each_for_validation_and_testing():
     loans = _loans(2000)
     cut = default_cut(loans["issue_date"])
     share = (pd.to_datetime(loans["issue_date"]) >= pd.Timestamp(cut)).mean()
     assert 0.18 <= share <= 0.24
     assert cut.day == 1
+    _, validation, _, split = out_of_time_split(loans)
+    assert split.cut == cut
+    assert 0.17 <= len(validation) / len(loans) <= 0.25
+    assert split.validation_cut.day == 1
 
 
 def test_a_cut_outside_the_data_is_a_clear_error():
-    with pytest.raises(SplitError, match="leaves"):
-        out_of_time_split(_loans(), date(2030, 1, 1))
+    with pytest.raises(SplitError, match="leave no test"):
+        out_of_time_split(_loans(), date(2030, 1, 1), date(2017, 1, 1))
+    with pytest.raises(SplitError, match="must come before"):
+        out_of_time_split(_loans(), date(2017, 1, 1), date(2017, 1, 1))
+
+
+def test_the_likely_proxies_stay_out_of_every_candidate_unless_configured_in():
+    for candidate in candidates(seed=1):
+        assert "addr_state" not in candidate.features
+    rich = {c.name: c.features for c in candidates(seed=1, excluded=())}["rich_logistic"]
+    assert "addr_state" in rich
+    with pytest.raises(UnknownFeatureError, match="addr_sate"):
+        candidates(seed=1, excluded=("addr_sate",))
+
+
+def test_the_excluded_features_come_from_the_environment():
+    assert Settings.from_env({}).ml_excluded_features == ("addr_state",)
+    assert Settings.from_env({"ML_EXCLUDED_FEATURES": ""}).ml_excluded_features == ()
+    chosen = Settings.from_env({"ML_EXCLUDED_FEATURES": " addr_state , purpose"})
+    assert chosen.ml_excluded_features == ("addr_state", "purpose")

@@ -1,13 +1,12 @@
 """The model metrics on small cases worked out by hand."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from ml.metrics import (
     calibration_table,
     decile_table,
-    deciles_by_edges,
+    deciles_from_edges,
     evaluate,
     flag_lift,
     ks_statistic,
@@ -38,15 +37,22 @@ def test_deciles_rank_scores_with_ten_the_riskiest():
     assert score_deciles(scores[::-1])[0] == 10
 
 
-def test_later_scores_take_the_decile_of_the_book_they_fall_in():
-    book = np.arange(1, 21) / 100  # 0.01 .. 0.20: decile d holds 0.0(2d-1) and 0.0(2d)
-    tops = pd.Series(book, index=score_deciles(book)).groupby(level=0).max()
-    later = np.array([0.0, 0.02, 0.021, 0.105, 0.19, 0.5])
-    # At or below a decile's top: that decile; between two deciles: the upper one; above
-    # the book: the top decile.
-    assert deciles_by_edges(later, tops).tolist() == [1, 1, 2, 6, 10, 10]
-    # The book's own scores keep their deciles.
-    assert deciles_by_edges(book, tops).tolist() == score_deciles(book).tolist()
+def test_a_score_takes_the_decile_its_pd_falls_in_among_the_fixed_edges():
+    edges = np.arange(1, 10) / 10  # 0.1 .. 0.9
+    scores = np.array([0.0, 0.05, 0.1, 0.15, 0.55, 0.9, 0.95, 1.0])
+    # Below the first edge: decile 1; on an edge: the decile above it; above the last: 10.
+    assert deciles_from_edges(scores, edges).tolist() == [1, 1, 2, 2, 6, 10, 10, 10]
+
+
+def test_fixed_deciles_do_not_move_when_the_book_changes():
+    rng = np.random.default_rng(3)
+    edges = np.quantile(rng.random(1000), np.arange(1, 10) / 10)
+    book = rng.random(50)
+    alone = deciles_from_edges(book, edges)
+    # The same loans scored among 5,000 riskier ones, or one at a time: the same deciles.
+    crowd = np.concatenate([book, rng.random(5000) * 0.1 + 0.9])
+    assert deciles_from_edges(crowd, edges)[:50].tolist() == alone.tolist()
+    assert [int(deciles_from_edges(np.array([s]), edges)[0]) for s in book] == alone.tolist()
 
 
 def test_decile_table_lift_is_the_decile_rate_over_the_overall_rate():

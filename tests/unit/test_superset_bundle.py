@@ -87,7 +87,7 @@ def test_the_repos_assets_have_four_dashboards_over_marts_and_monitoring_tables(
         ),
         (lambda a: a.dashboards["model_drift"]["rows"][0]["charts"].append("nope"), "chart 'nope'"),
         (
-            lambda a: a.dashboards["model_drift"]["rows"][2]["charts"].extend(
+            lambda a: a.dashboards["model_drift"]["rows"][4]["charts"].extend(
                 ["watchlist", "pd_distribution", "vintage_curves", "kpi_default_rate"]
             ),
             "a row of 5 charts cannot share",

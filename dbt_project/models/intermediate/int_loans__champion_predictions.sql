@@ -35,6 +35,7 @@ final as (
         run_id as model_run_id,
         pd,
         risk_decile,
+        top_features as model_top_features,
         scored_at
     from ranked
     where score_rank = 1

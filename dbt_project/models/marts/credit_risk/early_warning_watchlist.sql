@@ -69,6 +69,7 @@ final as (
         pd,
         risk_decile,
         model_run_id,
+        model_top_features,
         live_decided_at,
         live_model_run_id,
         live_pd,

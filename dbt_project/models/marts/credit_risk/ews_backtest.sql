@@ -1,10 +1,13 @@
 {#- If the watchlist had run over the payment histories: per trigger, how many of the loans
     that defaulted it flagged, how early, how many loans it flagged and how many of those
     defaulted within 12 months. Over every loan open in at least one month of the
-    histories; a default is the loan's first month 120+ days past due or charged off (as on
-    the vintage curves); a loan's lead is the months from its first flag to its default.
-    precision_12m counts only loans first flagged at least 12 months before the histories'
-    last month, whose next 12 months are all seen. -#}
+    histories, under each of two definitions of the default month: `charged_off`, the
+    loan's first month charged off (the risk team's), and `120_dpd_or_charged_off`, its
+    first month 120+ days past due or charged off (the vintage curves'; on LendingClub's
+    path a month or two earlier, and it also counts loans 120+ at the window's end). A
+    loan's lead is the months from its first flag to its default. precision_12m counts only
+    loans first flagged at least 12 months before the histories' last month, whose next 12
+    months are all seen. -#}
 {%- set open_buckets = "('current', '1-29', '30-59', '60-89', '90-119', 'unknown')" %}
 
 with
@@ -31,8 +34,9 @@ histories as (
 
     select
         loan_id,
+        min(case when dpd_bucket = 'charged_off' then month_date end) as charge_off_month,
         min(case when dpd_bucket in ('120+', 'charged_off') then month_date end)
-            as default_month,
+            as past_due_120_month,
         sum(case when dpd_bucket in {{ open_buckets }} then 1 else 0 end) as open_months,
         min(issue_date) as issue_date,
         min(grade) as grade
@@ -50,17 +54,30 @@ window_bounds as (
 
 ),
 
+default_definitions as (
+
+    select 'charged_off' as default_definition
+    union all
+    select '120_dpd_or_charged_off' as default_definition
+
+),
+
 population as (
 
     select
         histories.loan_id,
-        histories.default_month,
+        default_definitions.default_definition,
+        case default_definitions.default_definition
+            when 'charged_off' then histories.charge_off_month
+            else histories.past_due_120_month
+        end as default_month,
         coalesce(loans.grade, histories.grade, 'unknown') as grade,
         coalesce(
             cast(extract(year from coalesce(loans.issue_date, histories.issue_date)) as text),
             'unknown'
         ) as vintage_year
     from histories
+    cross join default_definitions
     left join loans on histories.loan_id = loans.loan_id
     where histories.open_months > 0
 
@@ -138,6 +155,7 @@ segmented as (
 sums as (
 
     select
+        default_definition,
         trigger_name,
         segment_type,
         segment,
@@ -154,13 +172,14 @@ sums as (
         sum(case when is_seen_12_months and lead_months between 1 and 12 then 1 else 0 end)
             as flagged_defaults_12m
     from segmented
-    group by trigger_name, segment_type, segment
+    group by default_definition, trigger_name, segment_type, segment
 
 ),
 
 final as (
 
     select
+        default_definition,
         trigger_name,
         segment_type,
         segment,

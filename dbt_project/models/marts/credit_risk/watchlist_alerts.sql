@@ -1,7 +1,9 @@
 {#- The life of each loan's alert, per trigger: first and last month flagged, months on the
     list, and how it ended, read from the loan's next month in its history after the last
-    one flagged. One alert per loan and trigger, from its first flag to its last: a loan
-    that cured and was flagged again later has one alert spanning both. -#}
+    one flagged (a loan leaves the list at 120+ days past due: it ended charged off if its
+    history charges it off later, else still 120+ days past due). One alert per loan and
+    trigger, from its first flag to its last: a loan that cured and was flagged again later
+    has one alert spanning both. -#}
 with
 
 history as (
@@ -16,7 +18,10 @@ loan_months as (
         loan_id,
         month_date,
         lead(dpd_bucket) over (partition by loan_id order by month_date) as next_dpd_bucket,
-        lead(month_date) over (partition by loan_id order by month_date) as next_month_date
+        lead(month_date) over (partition by loan_id order by month_date) as next_month_date,
+        min(case when dpd_bucket = 'charged_off' then month_date end)
+            over (partition by loan_id)
+            as charge_off_month
     from {{ ref('fct_loan_months') }}
 
 ),
@@ -60,7 +65,12 @@ final as (
         cast(lives.months_flagged as integer) as months_flagged,
         cast(lives.max_severity as integer) as max_severity,
         case
-            when loan_months.next_dpd_bucket in ('120+', 'charged_off') then 'defaulted'
+            when loan_months.next_dpd_bucket = 'charged_off' then 'charged_off'
+            when
+                loan_months.next_dpd_bucket = '120+'
+                and loan_months.charge_off_month > loan_months.next_month_date
+                then 'charged_off'
+            when loan_months.next_dpd_bucket = '120+' then 'past_due_120'
             when loan_months.next_dpd_bucket = 'paid_off' then 'paid_off'
             when loan_months.next_month_date is null then 'open'
             else 'cured'

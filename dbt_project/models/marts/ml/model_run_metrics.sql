@@ -1,5 +1,5 @@
-{#- One row per trained candidate with its out-of-time metrics, for the Model & Drift
-    dashboard. Empty until the ML step has trained. -#}
+{#- One row per trained candidate with its validation and out-of-time test metrics, for
+    the Model & Drift dashboard. Empty until the ML step has trained. -#}
 with
 
 runs as (
@@ -25,7 +25,14 @@ final as (
         ks,
         brier,
         top_decile_lift,
-        rule_watchlist_lift
+        rule_watchlist_lift,
+        validation_cut,
+        validation_rows,
+        validation_auc,
+        validation_ks,
+        mean_pd,
+        default_rate,
+        calibration_method
     from runs
 
 )

@@ -1,9 +1,11 @@
 {#- Like stg_ml__loan_predictions: until a model has been trained, ml.model_runs does not
-    exist and this model is an empty table of the same shape. -#}
+    exist and this model is an empty table of the same shape. Runs registered before the
+    validation split and calibration existed have nulls in those columns. -#}
 {%- set columns = [
     'run_id', 'training_id', 'trained_at', 'candidate', 'model_type', 'split_cut',
     'train_rows', 'test_rows', 'auc', 'gini', 'ks', 'brier', 'top_decile_lift',
-    'rule_watchlist_lift', 'is_champion',
+    'rule_watchlist_lift', 'is_champion', 'validation_cut', 'validation_rows',
+    'validation_auc', 'validation_ks', 'mean_pd', 'default_rate', 'calibration_method',
 ] -%}
 
 with
@@ -31,7 +33,14 @@ final as (
         cast(brier as double precision) as brier,
         cast(top_decile_lift as double precision) as top_decile_lift,
         cast(rule_watchlist_lift as double precision) as rule_watchlist_lift,
-        cast(is_champion as boolean) as is_champion
+        cast(is_champion as boolean) as is_champion,
+        cast(validation_cut as date) as validation_cut,
+        cast(validation_rows as integer) as validation_rows,
+        cast(validation_auc as double precision) as validation_auc,
+        cast(validation_ks as double precision) as validation_ks,
+        cast(mean_pd as double precision) as mean_pd,
+        cast(default_rate as double precision) as default_rate,
+        cast(calibration_method as text) as calibration_method
     from source
 
 )
