@@ -100,7 +100,9 @@ class Settings:
             ),
             model_dir=Path(env.get("ML_MODEL_DIR") or cls.model_dir),
             ml_excluded_features=(
-                tuple(name.strip() for name in env["ML_EXCLUDED_FEATURES"].split(",") if name.strip())
+                tuple(
+                    name.strip() for name in env["ML_EXCLUDED_FEATURES"].split(",") if name.strip()
+                )
                 if "ML_EXCLUDED_FEATURES" in env
                 else cls.ml_excluded_features
             ),

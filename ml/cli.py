@@ -10,7 +10,7 @@ from ingest.command_line import run_command
 from ingest.settings import Settings
 from ingest.warehouse.session import open_session
 from ml.errors import NoChampionError, NotEnoughData, SplitError
-from ml.features import UnknownFeatureError
+from ml.features import LABEL, TARGETS, UnknownFeatureError
 
 # Each handler imports its stage (scikit-learn, matplotlib, FastAPI) itself: `--help`, and
 # every other command, start without them.
@@ -24,6 +24,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> None:
         report = train(
             store, settings.model_dir, cut=args.split_date, seed=args.seed,
             validation_cut=args.validation_date, excluded_features=settings.ml_excluded_features,
+            target=args.target,
         )  # fmt: skip
     finally:
         store.close()
@@ -105,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         "--validation-date", type=date.fromisoformat, default=None,
         help="first issue month of the validation cohort, which chooses and calibrates the "
         "champion (default: the ~20%% of loans before the test cohort)",
+    )  # fmt: skip
+    training.add_argument(
+        "--target", choices=list(TARGETS), default=LABEL,
+        help="the label: is_default (default among resolved loans, the default), "
+        "is_default_12m or is_default_24m (default within 12 or 24 months of issue)",
     )  # fmt: skip
     training.add_argument("--seed", type=int, default=42)
     training.set_defaults(handler=_train)

@@ -16,6 +16,16 @@ from ingest.events import PERFORMANCE_FIELDS
 
 KEY = "loan_id"
 LABEL = "is_default"
+# The labels a model can be trained on (`ml train --target`), and what each one measures.
+TARGETS = {
+    "is_default": "default among resolved loans (charged off or defaulted, against fully paid): "
+    "a lifetime PD for a loan like those resolved; recent cohorts count their early defaults "
+    "and early prepayments only",
+    "is_default_12m": "default (120+ days past due or charged off) within 12 months of issue, on "
+    "the cohorts observed that long: a 12-month PD",
+    "is_default_24m": "default (120+ days past due or charged off) within 24 months of issue, on "
+    "the cohorts observed that long: a 24-month PD",
+}
 ISSUE_DATE = "issue_date"
 
 # The original analysis' logistic regression.
@@ -42,7 +52,7 @@ PROXY_FEATURES = ("addr_state",)
 # derives from them (status, outcome, dates and amounts after issue, earlier predictions and
 # the stream scorer's live decisions).
 LEAKAGE_COLUMNS = frozenset(PERFORMANCE_FIELDS) | {
-    "outcome", "is_default", "is_resolved", "loan_status", "loan_status_raw", "as_of_date",
+    "outcome", "is_default", "is_default_12m", "is_default_24m", "is_resolved", "loan_status", "loan_status_raw", "as_of_date",
     "months_on_book", "first_default_date", "months_to_default", "last_pymnt_date",
     "meets_credit_policy", "pd", "risk_decile", "model_run_id", "is_model_watchlist",
     "live_event_id", "live_decided_at", "live_model_run_id", "live_pd", "live_risk_decile",

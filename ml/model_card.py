@@ -8,13 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ml.features import TARGETS
 from ml.selection import CHAMPION_AUC_TOLERANCE
 
 CARD_FILE = "model_card.md"
 KNOWN_LIMITS = (
-    "The target is default among resolved loans (charged off or defaulted, against fully "
-    "paid): loans still open are left out, so recent cohorts count their early defaults and "
-    "early prepayments only, and the PD is a lifetime PD for a loan like those resolved.",
+    "With the default target (is_default) loans still open are left out, so recent cohorts "
+    "count their early defaults and early prepayments only; the fixed-horizon targets "
+    "(is_default_12m, _24m) avoid that but leave out the cohorts not yet observed that long.",
     "The features are origination fields only: the model does not see how a loan has paid "
     "since; the watchlist's behaviour trigger does.",
     "Calibration is fitted on the validation cohorts; a population that moves away from them "
@@ -34,6 +35,7 @@ def render(metadata: dict[str, Any], is_champion: bool) -> str:
     split, metrics = metadata["split"], metadata["metrics"]
     validation = metadata.get("validation_metrics", {})
     calibration = metadata.get("calibration", {})
+    target = metadata.get("target", "is_default")
     lines = [
         f"# Model card: {metadata['run_id']}",
         "",
@@ -43,7 +45,7 @@ def render(metadata: dict[str, Any], is_champion: bool) -> str:
         "validation AUC (ml/selection.py)",
         f"- Data: `marts.ml_features`, fingerprint `{metadata['data_fingerprint']}`, seed "
         f"{metadata['seed']}; libraries {metadata['library_versions']}",
-        f"- Target: `{metadata.get('target', 'is_default')}`, default among resolved loans",
+        f"- Target: `{target}`: {TARGETS.get(target, 'unknown')}",
         "",
         "## Split (by issue date)",
         "",

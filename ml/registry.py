@@ -28,7 +28,7 @@ ADDED_RUN_COLUMNS = (
     ("validation_ks", "double precision"), ("validation_brier", "double precision"),
     ("mean_pd", "double precision"), ("default_rate", "double precision"),
     ("calibration_method", "text"), ("calibration_slope", "double precision"),
-    ("calibration_intercept", "double precision"),
+    ("calibration_intercept", "double precision"), ("target", "text"),
 )  # fmt: skip
 
 DDL = (

@@ -28,7 +28,14 @@ from ml.calibration import calibration_by_segment, fit_platt
 from ml.candidates import candidates
 from ml.errors import NotEnoughData
 from ml.explain import is_logistic, transformed_means
-from ml.features import CATEGORICAL_FEATURES, LABEL, PROXY_FEATURES, check_no_leakage, model_frame
+from ml.features import (
+    CATEGORICAL_FEATURES,
+    LABEL,
+    PROXY_FEATURES,
+    TARGETS,
+    check_no_leakage,
+    model_frame,
+)
 from ml.metrics import decile_table, evaluate, flag_lift, score_deciles
 from ml.model_card import write_model_card
 from ml.registry import ensure_tables, register_calibration, register_runs
@@ -59,8 +66,8 @@ def reference_values(x_train: pd.DataFrame, features: tuple[str, ...]) -> dict[s
     }
 
 
-def _labels(rows: pd.DataFrame) -> np.ndarray:
-    return rows[LABEL].astype(bool).to_numpy().astype(int)
+def _labels(rows: pd.DataFrame, target: str) -> np.ndarray:
+    return rows[target].astype(bool).to_numpy().astype(int)
 
 
 def calibration_rows(labels: np.ndarray, pds: np.ndarray, grades: pd.Series) -> pd.DataFrame:
@@ -95,13 +102,16 @@ def train(
     progress: Callable[[str], None] = print,
     validation_cut: date | None = None,
     excluded_features: tuple[str, ...] = PROXY_FEATURES,
+    target: str = LABEL,
 ) -> TrainingReport:
+    if target not in TARGETS:
+        raise ValueError(f"no target {target!r}: one of {', '.join(TARGETS)}")
     loans = store.frame(FEATURES_QUERY)
-    resolved = loans[loans[LABEL].notna()]
-    if len(resolved) < 100 or resolved[LABEL].astype(bool).nunique() < 2:
+    resolved = loans[loans[target].notna()]
+    if len(resolved) < 100 or resolved[target].astype(bool).nunique() < 2:
         raise NotEnoughData(
-            f"{len(resolved)} resolved loans in marts.ml_features: need at least 100, with "
-            "both defaults and fully paid loans (run the pipeline up to dbt build first)"
+            f"{len(resolved)} loans with a known {target} in marts.ml_features: need at least "
+            "100, with both outcomes (run the pipeline up to dbt build first)"
         )
     train_rows, valid_rows, test_rows, split = out_of_time_split(resolved, cut, validation_cut)
     progress(
@@ -110,7 +120,9 @@ def train(
         f"{split.validation_from}..{split.validation_to}, test {split.test_rows:,} issued "
         f"{split.test_from}..{split.test_to}"
     )
-    y_train, y_valid, y_test = _labels(train_rows), _labels(valid_rows), _labels(test_rows)
+    y_train, y_valid, y_test = (
+        _labels(rows, target) for rows in (train_rows, valid_rows, test_rows)
+    )
     for name, labels in (("validation", y_valid), ("test", y_test)):
         if len(set(labels)) < 2:
             raise NotEnoughData(
@@ -154,7 +166,7 @@ def train(
         metadata = {
             "run_id": run_id, "training_id": training_id, "candidate": candidate.name,
             "model_type": candidate.model_type, "features": columns,
-            "excluded_features": list(excluded_features), "target": LABEL,
+            "excluded_features": list(excluded_features), "target": target,
             "split": split.as_record(), "seed": seed, "data_fingerprint": fingerprint,
             "library_versions": versions, "validation_metrics": validation, "metrics": metrics,
             "calibration": calibration.as_record(),
@@ -188,7 +200,7 @@ def train(
                 "validation_auc": validation["auc"], "validation_ks": validation["ks"],
                 "validation_brier": validation["brier"],
                 "mean_pd": metrics["mean_pd"], "default_rate": metrics["default_rate"],
-                "calibration_method": calibration.method,
+                "calibration_method": calibration.method, "target": target,
                 "calibration_slope": calibration.slope,
                 "calibration_intercept": calibration.intercept,
             }

@@ -35,7 +35,10 @@ def run_dbt(
     """Run `dbt <args>` against `target`; fail loudly with dbt's output; return seconds taken.
 
     `target_path` keeps dbt's artefacts apart from another dbt running in the same checkout;
-    under pytest-xdist each worker gets its own by default (target/pytest-gw0, ...), logs too.
+    under pytest-xdist each worker gets its own by default, one per engine
+    (target/pytest-gw0-duckdb, ...), logs too: dbt parses the whole project again whenever
+    the profile's connection differs from the last run's in that folder, so a worker that
+    alternates between the engines would pay a full parse at every switch.
     A `build` leaves out the dbt unit tests unless `unit_tests`: they read no warehouse data,
     so one build per engine runs them (test_dbt_build.py) instead of all 18 builds of the
     suite (12 s of each).
@@ -45,7 +48,7 @@ def run_dbt(
         args = (*args, "--exclude-resource-type", "unit_test")
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if target_path is None and worker and "--target-path" not in args:
-        target_path = REPO_ROOT / "target" / f"pytest-{worker}"
+        target_path = REPO_ROOT / "target" / f"pytest-{worker}-{target}"
     paths = ["--target-path", str(target_path)] if target_path else []
     logs = {"DBT_LOG_PATH": str(target_path / "logs")} if target_path else {}
     variables = {**os.environ, **env, **logs, "WAREHOUSE": target}

@@ -45,7 +45,9 @@ final as (
         credit_history_years,
         is_rule_watchlist,
         outcome,
-        case when is_resolved then is_default end as is_default
+        case when is_resolved then is_default end as is_default,
+        {{ default_within_months(12) }} as is_default_12m,
+        {{ default_within_months(24) }} as is_default_24m
     from loans
 
 )
