@@ -77,11 +77,15 @@ def population_stability_index(reference: pd.Series, current: pd.Series) -> floa
         return float("nan")
     if pd.api.types.is_numeric_dtype(reference):
         known = reference.dropna()
-        edges = np.unique(np.quantile(known, np.linspace(0, 1, PSI_BINS + 1))) if len(known) else []
-        if len(edges):
-            edges[0], edges[-1] = -np.inf, np.inf
-        expected = _numeric_shares(reference, edges)
-        actual = _numeric_shares(current, edges)
+        # The reference's inner decile cuts, bins closed on the right and open-ended: a
+        # constant reference still has a bin above its value for a current that moved.
+        cuts = (
+            np.unique(np.quantile(known, np.linspace(0, 1, PSI_BINS + 1))[1:-1])
+            if len(known)
+            else np.array([])
+        )
+        expected = _numeric_shares(reference, cuts)
+        actual = _numeric_shares(current, cuts)
     else:
         reference, current = reference.fillna("missing"), current.fillna("missing")
         categories = sorted(set(reference) | set(current))
@@ -93,10 +97,11 @@ def population_stability_index(reference: pd.Series, current: pd.Series) -> floa
     return float(np.sum((actual - expected) * np.log(actual / expected)))
 
 
-def _numeric_shares(values: pd.Series, edges) -> np.ndarray:
-    """Each bin's share of all the values, the missing ones last."""
-    known = values.dropna()
-    counts = np.histogram(known, edges)[0] if len(edges) else np.array([], dtype=int)
+def _numeric_shares(values: pd.Series, cuts: np.ndarray) -> np.ndarray:
+    """The share of all the values in each bin (up to the first cut, ..., above the last),
+    the missing ones last."""
+    known = values.dropna().to_numpy(dtype=float)
+    counts = np.bincount(np.searchsorted(cuts, known, side="left"), minlength=len(cuts) + 1)
     return np.append(counts, values.isna().sum()) / len(values)
 
 
@@ -268,12 +273,15 @@ def _score_monitoring(
     champion)."""
     if champion is None:
         return pd.DataFrame(), pd.DataFrame()
-    predictions = store.frame(score_monitoring.PREDICTIONS_QUERY, [champion.run_id])
+    query = score_monitoring.predictions_query(champion.get("target"))
+    predictions = store.frame(query, [champion.run_id])
     if predictions.empty:
         return pd.DataFrame(), pd.DataFrame()
-    window = (pd.Timestamp(champion.train_from).date(), pd.Timestamp(champion.train_to).date())
+    train_from, train_to = (pd.Timestamp(champion[c]).date() for c in ("train_from", "train_to"))
+    validation_to = champion.get("validation_to")
+    in_sample_to = train_to if pd.isna(validation_to) else pd.Timestamp(validation_to).date()
     stamp = {"report_date": report_date, "run_id": champion.run_id}
     return (
-        score_monitoring.score_stability(predictions, *window).assign(**stamp),
-        score_monitoring.cohort_performance(predictions, *window).assign(**stamp),
+        score_monitoring.score_stability(predictions, train_from, train_to).assign(**stamp),
+        score_monitoring.cohort_performance(predictions, train_from, in_sample_to).assign(**stamp),
     )

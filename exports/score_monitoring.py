@@ -5,11 +5,15 @@ each `python -m exports drift` (the latest report's; each row is a month or quar
   against those of its training cohort. The deciles are the edges fixed at training
   (ml/training.py), so the reference is about a tenth per decile and a later month's PSI says
   how far its score distribution moved (0.1 a shift, 0.25 a major one). The training months
-  themselves sit near 0: a check on the figure.
-- `monitoring.model_performance`: per issue quarter, on its resolved loans, the champion's
-  AUC, KS, mean PD and observed default rate: whether it still ranks and is still calibrated
-  on each cohort as its loans resolve. Quarters inside the training window are marked; their
-  figures are in-sample.
+  themselves sit near 0: a check on the figure. A month of fewer than MIN_PSI_LOANS loans
+  gets no PSI (`too_few_loans`): with a handful of loans most deciles are empty, and the PSI
+  of an empty bin is noise (the first demo months read 10 and more from 3 loans).
+- `monitoring.model_performance`: per issue quarter, on its loans whose outcome under the
+  champion's own target is known (ml_features' `is_default`, `is_default_12m` or
+  `is_default_24m`), the champion's AUC, KS, mean PD and observed default rate: whether it
+  still ranks and is still calibrated on each cohort as its loans resolve. Quarters that
+  overlap the training or validation windows are marked in-sample: they fitted or chose the
+  model.
 
 Pure functions over one frame of the champion's predictions (loan, issue date, PD, risk
 decile, outcome); the drift job reads it and writes the tables.
@@ -23,12 +27,14 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from ml.features import LABEL, TARGETS
 from ml.metrics import ks_statistic
 from ml.registry import LOAN_PREDICTIONS
 
 SCORE_STABILITY = "monitoring.score_stability"
 MODEL_PERFORMANCE = "monitoring.model_performance"
 SHIFT_PSI, MAJOR_SHIFT_PSI = 0.1, 0.25
+MIN_PSI_LOANS = 100  # ten a decile on average
 DDL = (
     "create schema if not exists monitoring",
     f"""create table if not exists {SCORE_STABILITY} (
@@ -37,7 +43,7 @@ DDL = (
         issue_month date not null,
         loans integer not null,
         mean_pd double precision not null,
-        psi double precision not null,
+        psi double precision,
         stability text not null,
         is_training_month boolean not null,
         primary key (report_date, issue_month)
@@ -52,12 +58,13 @@ DDL = (
         ks double precision,
         mean_pd double precision not null,
         default_rate double precision not null,
-        is_training_cohort boolean not null,
+        is_in_sample boolean not null,
         primary key (report_date, issue_quarter)
     )""",
 )
 PREDICTIONS_QUERY = f"""
-select features.issue_date, predictions.pd, predictions.risk_decile, features.is_default
+select features.issue_date, predictions.pd, predictions.risk_decile,
+    features.{{target}} as is_default
 from {LOAN_PREDICTIONS} as predictions
 inner join marts.ml_features as features on predictions.loan_id = features.loan_id
 where predictions.run_id = ?
@@ -78,7 +85,7 @@ def stability_label(psi: float) -> str:
 
 def score_stability(predictions: pd.DataFrame, train_from: date, train_to: date) -> pd.DataFrame:
     """One row per issue month: loans, mean PD, and the PSI of its risk deciles against the
-    training cohort's."""
+    training cohort's (none below MIN_PSI_LOANS loans)."""
     issued = pd.to_datetime(predictions["issue_date"])
     in_training = issued.between(pd.Timestamp(train_from), pd.Timestamp(train_to))
     if not in_training.any():
@@ -87,10 +94,11 @@ def score_stability(predictions: pd.DataFrame, train_from: date, train_to: date)
     months = issued.dt.to_period("M").dt.to_timestamp()
     rows = []
     for month, group in predictions.groupby(months, sort=True):
-        psi = _psi(reference, group["risk_decile"].value_counts(normalize=True))
+        enough = len(group) >= MIN_PSI_LOANS
+        psi = _psi(reference, group["risk_decile"].value_counts(normalize=True)) if enough else None
         rows.append({
             "issue_month": month.date(), "loans": len(group), "mean_pd": float(group["pd"].mean()),
-            "psi": psi, "stability": stability_label(psi),
+            "psi": psi, "stability": stability_label(psi) if enough else "too_few_loans",
             "is_training_month": bool(
                 pd.Timestamp(train_from).replace(day=1) <= month <= pd.Timestamp(train_to)
             ),
@@ -98,9 +106,21 @@ def score_stability(predictions: pd.DataFrame, train_from: date, train_to: date)
     return pd.DataFrame(rows)
 
 
-def cohort_performance(predictions: pd.DataFrame, train_from: date, train_to: date) -> pd.DataFrame:
+def predictions_query(target: str | None) -> str:
+    """The champion's predictions with the outcome under its target (older runs recorded
+    none: theirs is is_default)."""
+    target = target or LABEL
+    if target not in TARGETS:
+        raise ValueError(f"the champion's target {target!r} is not one of {', '.join(TARGETS)}")
+    return PREDICTIONS_QUERY.format(target=target)
+
+
+def cohort_performance(
+    predictions: pd.DataFrame, in_sample_from: date, in_sample_to: date
+) -> pd.DataFrame:
     """One row per issue quarter with resolved loans: their count, defaults, AUC and KS (null
-    with a single outcome), mean PD and default rate."""
+    with a single outcome), mean PD and default rate, and whether the quarter overlaps the
+    in-sample window (training and validation)."""
     resolved = predictions[predictions["is_default"].notna()]
     issued = pd.to_datetime(resolved["issue_date"])
     quarters = issued.dt.to_period("Q").dt.to_timestamp()
@@ -115,9 +135,9 @@ def cohort_performance(predictions: pd.DataFrame, train_from: date, train_to: da
             "auc": float(roc_auc_score(labels, scores)) if both else None,
             "ks": ks_statistic(labels, scores) if both else None,
             "mean_pd": float(scores.mean()), "default_rate": float(labels.mean()),
-            "is_training_cohort": bool(
-                quarter <= pd.Timestamp(train_to) and quarter + pd.offsets.QuarterEnd(0)
-                >= pd.Timestamp(train_from)
+            "is_in_sample": bool(
+                quarter <= pd.Timestamp(in_sample_to)
+                and quarter + pd.offsets.QuarterEnd(0) >= pd.Timestamp(in_sample_from)
             ),
         })  # fmt: skip
     return pd.DataFrame(rows)

@@ -9,8 +9,9 @@ whose outcome was known by the cutoff's end - defaulted at or before it (first_d
 or paid off at or before it (the last payment) - and scores every loan still open then and
 every loan issued up to the next cutoff (the last cutoff: every loan issued after it). As the
 champion is, each is calibrated (Platt scaling, ml/calibration.py): fitted on the known loans
-issued before the latest fifth of them, scaled on that fifth, so its PDs and the watchlist's
-`watchlist_pd_min` mean the same thing as the live model's. dbt's watchlist_history gives each
+issued before the latest fifth of them, scaled on that fifth, so its PDs are probabilities on
+the scale `watchlist_pd_min` is read on (the latest fifth of the loans resolved by a cutoff
+leans to early defaults and early prepayments, as the whole fit does). dbt's watchlist_history gives each
 as-of month the PD of the latest cutoff before it.
 
 The guarantee: no PD in ml.point_in_time_scores comes from a model that saw an outcome later
@@ -94,16 +95,20 @@ def cutoff_months(issued: pd.Series, resolved: pd.Series, labels: pd.Series) -> 
     return cutoffs
 
 
-def fit_calibrated(pipeline, features: pd.DataFrame, labels: np.ndarray, issued: pd.Series):
+def fit_calibrated(
+    pipeline, features: pd.DataFrame, labels: np.ndarray, issued: pd.Series
+) -> tuple[Calibration, int]:
     """Fit `pipeline` on the loans issued before the latest fifth of them and Platt-scale it
-    on that fifth; when the fifth lacks either outcome, fit on all of them, uncalibrated."""
+    on that fifth; when either part lacks an outcome, fit on all of them, uncalibrated.
+    Returns the calibration and the loans fitted on."""
     cut = pd.Timestamp(default_cut(issued))
     later = (issued >= cut).to_numpy()
     if later.all() or len(set(labels[later])) < 2 or len(set(labels[~later])) < 2:
         pipeline.fit(features, labels)
-        return Calibration()
+        return Calibration(), len(labels)
     pipeline.fit(features[~later], labels[~later])
-    return fit_platt(pipeline.predict_proba(features[later])[:, 1], labels[later])
+    scaling = fit_platt(pipeline.predict_proba(features[later])[:, 1], labels[later])
+    return scaling, int((~later).sum())
 
 
 def point_in_time_scores(
@@ -137,7 +142,7 @@ def point_in_time_scores(
         )
         to_score = (open_then | issued_before_next).to_numpy()
         y = labels[known].astype(bool).to_numpy().astype(int)
-        calibration = fit_calibrated(candidate.pipeline, features[known], y, issued[known])
+        calibration, fitted = fit_calibrated(candidate.pipeline, features[known], y, issued[known])
         pd_values = calibration.apply(candidate.pipeline.predict_proba(features[to_score])[:, 1])
         frames.append(
             pd.DataFrame(
@@ -146,13 +151,14 @@ def point_in_time_scores(
                     KEY: loans.loc[to_score, KEY].astype("int64").to_numpy(),
                     "pd": pd_values.astype(float),
                     "candidate": candidate.name,
-                    "train_rows": int(known.sum()),
+                    "train_rows": fitted,
                 }
             )
         )
         progress(
-            f"  cutoff {cutoff:%Y-%m}: fitted on {int(known.sum()):,} resolved loans "
-            f"({int(y.sum()):,} defaults), scored {int(to_score.sum()):,}"
+            f"  cutoff {cutoff:%Y-%m}: {int(known.sum()):,} resolved loans ({int(y.sum()):,} "
+            f"defaults), fitted on {fitted:,}, {calibration.method} scaling on the rest; "
+            f"scored {int(to_score.sum()):,}"
         )
     return pd.concat(frames, ignore_index=True)
 

@@ -57,11 +57,16 @@ class Calibration:
 
 
 def fit_platt(scores: np.ndarray, labels: np.ndarray) -> Calibration:
-    """Platt scaling of `scores` to the 0/1 `labels` (unpenalised)."""
+    """Platt scaling of `scores` to the 0/1 `labels` (lightly penalised, so a validation set
+    the score separates perfectly gives a steep slope, not an infinite one). A slope that is
+    not positive would reverse the score's ranking: the score is left uncalibrated then."""
     clipped = np.clip(np.asarray(scores, dtype=float), _EPSILON, 1 - _EPSILON)
-    model = LogisticRegression(C=np.inf)
+    model = LogisticRegression(C=1e4)
     model.fit(logit(clipped).reshape(-1, 1), np.asarray(labels, dtype=int))
-    return Calibration(float(model.coef_[0, 0]), float(model.intercept_[0]), "platt")
+    slope, intercept = float(model.coef_[0, 0]), float(model.intercept_[0])
+    if not slope > 0:
+        return Calibration()
+    return Calibration(slope, intercept, "platt")
 
 
 def jeffreys_interval(

@@ -9,8 +9,8 @@ training standard deviations; one-hot columns are 0/1 against the category's tra
 to the loan's log-odds minus the log-odds of the training-mean loan: nothing is left out.
 
 Other models (gradient boosting): each feature in turn set to its training reference (median,
-or most frequent category), the PD recomputed; the contribution is the PD minus that PD, in
-PD units. Model-agnostic, and what the serving path does for such a champion.
+or most frequent category), the calibrated PD recomputed; the contribution is the PD minus
+that PD, in PD units. Model-agnostic, and what the serving path does for such a champion.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
+
+from ml.calibration import Calibration
 
 TOP_FEATURES = 3
 CHUNK_ROWS = 100_000
@@ -53,9 +55,8 @@ def _column_owners(prepare: Any) -> list[str]:
 
 def transformed_means(pipeline: Any, x_train: pd.DataFrame) -> list[float]:
     """The training mean of each column the pipeline's model sees (metadata.json)."""
-    matrix = pipeline[0].transform(x_train)
-    matrix = matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
-    return [float(v) for v in matrix.mean(axis=0)]
+    matrix = pipeline[0].transform(x_train)  # sparse or dense: its mean never densifies it
+    return [float(v) for v in np.asarray(matrix.mean(axis=0)).ravel()]
 
 
 def logistic_contributions(
@@ -78,16 +79,21 @@ def logistic_contributions(
 
 
 def substitution_contributions(
-    pipeline: Any, frame: pd.DataFrame, reference: dict[str, Any]
+    pipeline: Any, frame: pd.DataFrame, reference: dict[str, Any], calibration: Calibration
 ) -> tuple[np.ndarray, list[str]]:
-    """(loans x features: PD minus the PD with that feature at its reference, the features)."""
+    """(loans x features: the calibrated PD minus the calibrated PD with that feature at its
+    reference, the features), as the serving path computes them."""
     features = list(frame.columns)
-    pds = pipeline.predict_proba(frame)[:, 1]
+
+    def pds(rows: pd.DataFrame) -> np.ndarray:
+        return calibration.apply(pipeline.predict_proba(rows)[:, 1])
+
+    scored = pds(frame)
     contributions = np.empty((len(frame), len(features)))
     for i, name in enumerate(features):
         swapped = frame.copy()
         swapped[name] = reference[name]
-        contributions[:, i] = pds - pipeline.predict_proba(swapped)[:, 1]
+        contributions[:, i] = scored - pds(swapped)
     return contributions, features
 
 
@@ -99,7 +105,8 @@ def contributions(
     if is_logistic(pipeline) and metadata.get("transformed_means"):
         return logistic_contributions(pipeline, frame, metadata["transformed_means"])
     if metadata.get("reference"):
-        return substitution_contributions(pipeline, frame, metadata["reference"])
+        calibration = Calibration.from_record(metadata.get("calibration"))
+        return substitution_contributions(pipeline, frame, metadata["reference"], calibration)
     return None
 
 

@@ -65,7 +65,11 @@ def out_of_time_split(
         share = DEFAULT_VALIDATION_SHARE / max(1 - DEFAULT_TEST_SHARE, 1e-9)
         validation_cut = default_cut(before_test, share) if len(before_test) else cut
     if validation_cut >= cut:
-        raise SplitError(f"the validation cut {validation_cut} must come before the test cut {cut}")
+        raise SplitError(
+            f"the validation cut {validation_cut} must come before the test cut {cut}: the "
+            "loans issued before the test cut fall in too few issue months to hold a "
+            "validation set of their own (pass --validation-date and --split-date)"
+        )
     in_test = issued >= pd.Timestamp(cut)
     in_validation = ~in_test & (issued >= pd.Timestamp(validation_cut))
     in_train = ~in_test & ~in_validation

@@ -36,7 +36,7 @@ from ml.features import (
     check_no_leakage,
     model_frame,
 )
-from ml.metrics import decile_table, evaluate, flag_lift, score_deciles
+from ml.metrics import decile_table, deciles_from_edges, evaluate, flag_lift
 from ml.model_card import write_model_card
 from ml.registry import ensure_tables, register_calibration, register_runs
 from ml.selection import CHAMPION_AUC_TOLERANCE, choose_champion
@@ -70,13 +70,17 @@ def _labels(rows: pd.DataFrame, target: str) -> np.ndarray:
     return rows[target].astype(bool).to_numpy().astype(int)
 
 
-def calibration_rows(labels: np.ndarray, pds: np.ndarray, grades: pd.Series) -> pd.DataFrame:
-    """Observed against expected on the test cohorts: the whole set, per score decile (of
-    the test PDs), per grade."""
+def calibration_rows(
+    labels: np.ndarray, pds: np.ndarray, grades: pd.Series, edges: list[float]
+) -> pd.DataFrame:
+    """Observed against expected on the test cohorts: the whole set, per risk decile (by
+    the edges fixed at training, as every scored loan's), per grade."""
     return pd.concat(
         [
             calibration_by_segment(labels, pds, pd.Series(["all"] * len(pds)), "all"),
-            calibration_by_segment(labels, pds, pd.Series(score_deciles(pds)), "decile"),
+            calibration_by_segment(
+                labels, pds, pd.Series(deciles_from_edges(pds, edges)), "decile"
+            ),
             calibration_by_segment(labels, pds, grades.fillna("missing"), "grade"),
         ],
         ignore_index=True,
@@ -123,7 +127,7 @@ def train(
     y_train, y_valid, y_test = (
         _labels(rows, target) for rows in (train_rows, valid_rows, test_rows)
     )
-    for name, labels in (("validation", y_valid), ("test", y_test)):
+    for name, labels in (("training", y_train), ("validation", y_valid), ("test", y_test)):
         if len(set(labels)) < 2:
             raise NotEnoughData(
                 f"the {name} cohorts hold only {'defaults' if labels.all() else 'paid-off loans'}"
@@ -161,7 +165,8 @@ def train(
         )
         scores[candidate.name], deciles[candidate.name] = score, decile_table(y_test, score)
         run_id = f"{training_id}-{candidate.name}"
-        calibration_table = calibration_rows(y_test, score, test_rows["grade"])
+        edges = decile_edges(fitted)
+        calibration_table = calibration_rows(y_test, score, test_rows["grade"], edges)
         calibrations.append(calibration_table.assign(run_id=run_id))
         metadata = {
             "run_id": run_id, "training_id": training_id, "candidate": candidate.name,
@@ -172,7 +177,7 @@ def train(
             "calibration": calibration.as_record(),
             "calibration_test": calibration_table.to_dict(orient="records"),
             "deciles": deciles[candidate.name].to_dict(orient="records"),
-            "decile_edges": decile_edges(fitted),
+            "decile_edges": edges,
             "reference": reference_values(x_train, candidate.features),
             "transformed_means": (
                 transformed_means(candidate.pipeline, x_train[columns])

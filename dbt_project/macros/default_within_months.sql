@@ -1,10 +1,13 @@
-{#- A fixed-horizon label: true when the loan defaulted (first_default_date: its first month
-    120+ days past due or charged off, or the snapshot estimate) within `months` of issue;
-    false when it did not and was observed that long (its latest state at least `months`
-    after issue, or paid off earlier, after which it cannot default); null when its cohort has
-    not been observed that long. Reads fct_loans' columns. -#}
-{% macro default_within_months(months) -%}
+{#- A fixed-horizon label over fct_loans' columns: null while the loan's cohort has not been
+    observed `months` months (issue date + months after the book's latest date,
+    `book_end`) - counting its early defaults and early payoffs before the rest could default
+    would bias the rate up - and null while the loan's own latest state is older than that
+    and it is unresolved; else true when it defaulted (first_default_date: its first month
+    120+ days past due or charged off, or the snapshot estimate) within `months` of issue,
+    false when it did not (or was paid off first). -#}
+{% macro default_within_months(months, book_end) -%}
     case
+        when {{ dbt.dateadd('month', months, 'issue_date') }} > {{ book_end }} then null
         when first_default_date < {{ dbt.dateadd('month', months, 'issue_date') }} then true
         when outcome = 'good' then false
         when as_of_date >= {{ dbt.dateadd('month', months, 'issue_date') }} then false

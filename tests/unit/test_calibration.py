@@ -43,10 +43,15 @@ def test_calibration_rows_cover_the_whole_set_each_decile_and_each_grade():
     rng = np.random.default_rng(0)
     pds = rng.random(200)
     labels = (rng.random(200) < pds).astype(int)
-    rows = calibration_rows(labels, pds, pd.Series(rng.choice(["A", "B", None], 200)))
+    edges = list(np.arange(1, 10) / 10)
+    rows = calibration_rows(labels, pds, pd.Series(rng.choice(["A", "B", None], 200)), edges)
     counts = rows.groupby("segment_type")["loans"].sum()
     assert counts.to_dict() == {"all": 200, "decile": 200, "grade": 200}
     assert set(rows.loc[rows.segment_type == "grade", "segment"]) == {"A", "B", "missing"}
+    # Deciles by the fixed edges: PD 0.05 is decile 1, 0.95 decile 10, as when scoring.
+    deciles = rows.loc[rows.segment_type == "decile"].set_index("segment")
+    below = int((pds < 0.1).sum())
+    assert deciles.loc["1", "loans"] == below and deciles.loc["10", "loans"] == (pds >= 0.9).sum()
     overall = rows.loc[rows.segment_type == "all"].iloc[0]
     assert overall["mean_pd"] == pytest.approx(pds.mean())
     assert overall["defaults"] == labels.sum()

@@ -46,38 +46,45 @@ def test_drift_windows_are_calendar_months():
 
 
 def _predictions() -> pd.DataFrame:
-    """Training cohort 2017-01..2017-03, a tenth per decile; 2017-04 all in decile 10."""
+    """Training cohort 2017-01..2017-03, a tenth per decile; 2017-04 all in decile 10;
+    2017-05 a tenth per decile but only 20 loans. 100 loans a month otherwise."""
     rows = [
         {"issue_date": f"2017-0{month}-15", "pd": decile / 10 - 0.05, "risk_decile": decile,
          "is_default": decile >= 9}
-        for month in (1, 2, 3) for decile in range(1, 11)
+        for month in (1, 2, 3) for decile in range(1, 11) for _ in range(10)
     ]  # fmt: skip
-    rows += [{"issue_date": "2017-04-02", "pd": 0.95, "risk_decile": 10, "is_default": None}] * 10
+    rows += [{"issue_date": "2017-04-02", "pd": 0.95, "risk_decile": 10, "is_default": None}] * 100
+    rows += [
+        {"issue_date": "2017-05-02", "pd": 0.5, "risk_decile": d, "is_default": None}
+        for d in range(1, 11) for _ in range(2)
+    ]  # fmt: skip
     return pd.DataFrame(rows)
 
 
 def test_score_stability_is_zero_on_the_training_months_and_flags_a_moved_month():
     table = score_stability(_predictions(), date(2017, 1, 1), date(2017, 3, 31))
     assert table["issue_month"].astype(str).tolist() == [
-        "2017-01-01", "2017-02-01", "2017-03-01", "2017-04-01",
+        "2017-01-01", "2017-02-01", "2017-03-01", "2017-04-01", "2017-05-01",
     ]  # fmt: skip
     assert table["psi"].iloc[:3].tolist() == pytest.approx([0, 0, 0], abs=1e-9)
-    assert table["is_training_month"].tolist() == [True, True, True, False]
+    assert table["is_training_month"].tolist() == [True, True, True, False, False]
     # By hand: decile 10 from 0.1 to 1, the nine others from 0.1 to 1e-6.
     by_hand = 0.9 * np.log(10) + 9 * (1e-6 - 0.1) * np.log(1e-6 / 0.1)
     assert table["psi"].iloc[3] == pytest.approx(by_hand)
-    assert table["stability"].tolist() == ["stable"] * 3 + ["major_shift"]
+    # 20 loans: no PSI, however even their deciles.
+    assert pd.isna(table["psi"].iloc[4])
+    assert table["stability"].tolist() == ["stable"] * 3 + ["major_shift", "too_few_loans"]
     assert [stability_label(p) for p in (0.05, 0.1, 0.25)] == ["stable", "shift", "major_shift"]
 
 
 def test_cohort_performance_on_resolved_loans_by_issue_quarter():
     table = cohort_performance(_predictions(), date(2017, 1, 1), date(2017, 3, 31))
-    # 2017-Q2's loans are unresolved: no row. Q1: 30 resolved, the 6 riskiest defaulted.
+    # 2017-Q2's loans are unresolved: no row. Q1: 300 resolved, the 60 riskiest defaulted.
     assert len(table) == 1
     row = table.iloc[0]
-    assert (row.resolved_loans, row.defaults, row.auc, row.ks) == (30, 6, 1.0, 1.0)
+    assert (row.resolved_loans, row.defaults, row.auc, row.ks) == (300, 60, 1.0, 1.0)
     assert row.default_rate == pytest.approx(0.2) and row.mean_pd == pytest.approx(0.5)
-    assert row.is_training_cohort
+    assert row.is_in_sample
 
 
 def test_p_values_drift_below_the_threshold_and_distances_above():

@@ -12,6 +12,14 @@ loans as (
 
 ),
 
+book as (
+
+    -- The latest date the book knows: how long each cohort has been observed.
+    select max(as_of_date) as book_end
+    from loans
+
+),
+
 final as (
 
     select
@@ -46,9 +54,10 @@ final as (
         is_rule_watchlist,
         outcome,
         case when is_resolved then is_default end as is_default,
-        {{ default_within_months(12) }} as is_default_12m,
-        {{ default_within_months(24) }} as is_default_24m
+        {{ default_within_months(12, 'book_end') }} as is_default_12m,
+        {{ default_within_months(24, 'book_end') }} as is_default_24m
     from loans
+    cross join book
 
 )
 

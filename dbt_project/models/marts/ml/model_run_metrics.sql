@@ -32,7 +32,8 @@ final as (
         validation_ks,
         mean_pd,
         default_rate,
-        calibration_method
+        calibration_method,
+        target
     from runs
 
 )

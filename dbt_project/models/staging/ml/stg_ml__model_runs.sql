@@ -6,6 +6,7 @@
     'train_rows', 'test_rows', 'auc', 'gini', 'ks', 'brier', 'top_decile_lift',
     'rule_watchlist_lift', 'is_champion', 'validation_cut', 'validation_rows',
     'validation_auc', 'validation_ks', 'mean_pd', 'default_rate', 'calibration_method',
+    'target',
 ] -%}
 
 with
@@ -40,7 +41,8 @@ final as (
         cast(validation_ks as double precision) as validation_ks,
         cast(mean_pd as double precision) as mean_pd,
         cast(default_rate as double precision) as default_rate,
-        cast(calibration_method as text) as calibration_method
+        cast(calibration_method as text) as calibration_method,
+        cast(coalesce(target, 'is_default') as text) as target
     from source
 
 )
