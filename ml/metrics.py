@@ -39,14 +39,6 @@ def decile_table(labels: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
     return table.reset_index()
 
 
-def calibration_table(labels: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
-    """Mean predicted PD against the observed default rate, per score decile."""
-    table = decile_table(labels, scores)
-    return table[["decile", "loans", "mean_score", "default_rate"]].rename(
-        columns={"mean_score": "predicted_pd", "default_rate": "observed_default_rate"}
-    )
-
-
 def evaluate(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
     auc = float(roc_auc_score(labels, scores))
     deciles = decile_table(labels, scores)

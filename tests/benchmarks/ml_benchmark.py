@@ -16,8 +16,8 @@ from pathlib import Path
 from ingest.settings import Settings
 from ingest.synthetic import write_synthetic_csv
 from ingest.warehouse.session import open_session
-from ml.scoring import FEATURES_QUERY, score
-from ml.training import train
+from ml.scoring import score
+from ml.training import FEATURES_QUERY, train
 from tests.dbt_runner import run_dbt
 from tests.landing import duckdb_writer, land_csv
 
