@@ -62,8 +62,17 @@ def transformed_means(pipeline: Any, x_train: pd.DataFrame) -> list[float]:
 def logistic_contributions(
     pipeline: Any, frame: pd.DataFrame, means: list[float]
 ) -> tuple[np.ndarray, list[str]]:
-    """(loans x features contributions in log-odds, the features in that order). In chunks:
-    a book's one-hot matrix would not fit in memory whole."""
+    """(loans x features contributions in log-odds, the features in that order)."""
+    _, values, features = _logistic_pass(pipeline, frame, means)
+    return values, features
+
+
+def _logistic_pass(
+    pipeline: Any, frame: pd.DataFrame, means: list[float]
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(raw PDs, contributions, features) from one transform of each chunk of `frame`: a
+    book's one-hot matrix would not fit in memory whole, and transforming it once for the
+    PD and again for the reasons cost a third of batch scoring's time."""
     prepare, model = pipeline[0], pipeline[-1]
     owners = _column_owners(prepare)
     features = list(dict.fromkeys(owners))
@@ -71,11 +80,14 @@ def logistic_contributions(
     weights = np.zeros((len(owners), len(features)))
     weights[np.arange(len(owners)), [features.index(o) for o in owners]] = model.coef_[0]
     at_mean = np.asarray(means) @ weights
-    parts = []
+    pds, parts = [], []
     for start in range(0, len(frame), CHUNK_ROWS):
         matrix = prepare.transform(frame.iloc[start : start + CHUNK_ROWS])
+        pds.append(model.predict_proba(matrix)[:, 1])
         parts.append(np.asarray(matrix @ weights) - at_mean)
-    return (np.vstack(parts) if parts else np.zeros((0, len(features)))), features
+    if not parts:
+        return np.zeros(0), np.zeros((0, len(features))), features
+    return np.concatenate(pds), np.vstack(parts), features
 
 
 def substitution_contributions(
@@ -97,17 +109,19 @@ def substitution_contributions(
     return contributions, features
 
 
-def contributions(
+def score_and_explain(
     pipeline: Any, frame: pd.DataFrame, metadata: dict[str, Any]
-) -> tuple[np.ndarray, list[str]] | None:
-    """The documented method for the pipeline; None when the artefact predates it (no means
-    or references in its metadata)."""
+) -> tuple[np.ndarray, tuple[np.ndarray, list[str]] | None]:
+    """(the raw PDs, their contributions by the documented method for the pipeline); the
+    contributions are None when the artefact predates them (no means or references)."""
     if is_logistic(pipeline) and metadata.get("transformed_means"):
-        return logistic_contributions(pipeline, frame, metadata["transformed_means"])
+        raw, values, features = _logistic_pass(pipeline, frame, metadata["transformed_means"])
+        return raw, (values, features)
+    raw = pipeline.predict_proba(frame)[:, 1]
     if metadata.get("reference"):
         calibration = Calibration.from_record(metadata.get("calibration"))
-        return substitution_contributions(pipeline, frame, metadata["reference"], calibration)
-    return None
+        return raw, substitution_contributions(pipeline, frame, metadata["reference"], calibration)
+    return raw, None
 
 
 def top_contributions(
@@ -120,11 +134,15 @@ def top_contributions(
 
 def top_features(values: np.ndarray, features: list[str], top: int = TOP_FEATURES) -> list[str]:
     """Per loan, 'feature:raises;feature:lowers;...': its top contributions, each with the
-    way it pushes the PD."""
-    return [
-        ";".join(
-            f"{name}:{'raises' if value > 0 else 'lowers'}"
-            for name, value in top_contributions(row, features, top)
-        )
-        for row in values
-    ]
+    way it pushes the PD. Vectorised: 3.5 s for a million loans of 23 features, against
+    5.4 s for a loop over top_contributions."""
+    if not len(values):
+        return []
+    # The `top` largest by size, ties to the earlier feature (as top_contributions).
+    candidates = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :top]
+    picked = np.take_along_axis(values, candidates, axis=1)
+    labels = np.asarray(features, dtype=object)[candidates] + np.where(
+        picked > 0, ":raises", ":lowers"
+    ).astype(object)
+    labels[picked == 0] = ""
+    return [";".join(filter(None, row)) for row in labels.tolist()]

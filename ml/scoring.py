@@ -23,7 +23,7 @@ import pandas as pd
 from ingest.warehouse.session import WarehouseSession
 from ml import artifacts
 from ml.calibration import Calibration
-from ml.explain import contributions, top_features
+from ml.explain import score_and_explain, top_features
 from ml.features import KEY, check_no_leakage, model_frame
 from ml.metrics import deciles_from_edges
 from ml.registry import LOAN_PREDICTIONS, ensure_tables, latest_champion
@@ -57,10 +57,8 @@ def predictions(pipeline, metadata: dict, loans: pd.DataFrame, run_id: str) -> p
     its top three features with direction (ml/explain.py), run and time."""
     features = list(metadata["features"])
     check_no_leakage(features)
-    frame = model_frame(loans)[features]
-    raw = pipeline.predict_proba(frame)[:, 1]
+    raw, explained = score_and_explain(pipeline, model_frame(loans)[features], metadata)
     pd_values = Calibration.from_record(metadata.get("calibration")).apply(raw)
-    explained = contributions(pipeline, frame, metadata)
     return pd.DataFrame(
         {
             KEY: loans[KEY].astype("int64").to_numpy(),

@@ -11,7 +11,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from ml.explain import contributions, top_features, transformed_means
+from ml.explain import score_and_explain, top_features, transformed_means
+
+
+def contributions(pipeline, frame, metadata):
+    return score_and_explain(pipeline, frame, metadata)[1]
 
 
 def _data(n: int = 2_000) -> tuple[pd.DataFrame, np.ndarray]:
@@ -48,7 +52,8 @@ def test_logistic_contributions_add_up_to_the_log_odds_against_the_mean_loan():
     frame, labels = _data()
     pipeline = _logistic().fit(frame, labels)
     means = transformed_means(pipeline, frame)
-    values, features = contributions(pipeline, frame, {"transformed_means": means})
+    raw, (values, features) = score_and_explain(pipeline, frame, {"transformed_means": means})
+    np.testing.assert_allclose(raw, pipeline.predict_proba(frame)[:, 1])
     assert features == ["dti", "annual_inc", "grade"]  # the indicator counts as dti's
     model = pipeline[-1]
     at_mean = model.intercept_[0] + np.dot(model.coef_[0], means)
