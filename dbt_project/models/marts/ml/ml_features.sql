@@ -12,10 +12,12 @@ loans as (
 
 ),
 
-book as (
+observed as (
 
-    -- The latest date the book knows: how long each cohort has been observed.
-    select max(as_of_date) as book_end
+    -- book_end, the latest date the book knows: how long each cohort has been observed.
+    select
+        *,
+        max(as_of_date) over () as book_end
     from loans
 
 ),
@@ -56,8 +58,7 @@ final as (
         case when is_resolved then is_default end as is_default,
         {{ default_within_months(12, 'book_end') }} as is_default_12m,
         {{ default_within_months(24, 'book_end') }} as is_default_24m
-    from loans
-    cross join book
+    from observed
 
 )
 

@@ -42,7 +42,7 @@ final as (
         cast(mean_pd as double precision) as mean_pd,
         cast(default_rate as double precision) as default_rate,
         cast(calibration_method as text) as calibration_method,
-        cast(coalesce(target, 'is_default') as text) as target
+        cast(coalesce(target, 'is_default') as text) as target  -- noqa: RF04
     from source
 
 )
