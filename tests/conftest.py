@@ -22,6 +22,19 @@ from tests.postgres_cluster import free_port, throwaway_cluster
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKER_DATABASE = f"t_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
+# Under pytest-xdist (`--dist loadfile`) each file goes whole to the next free worker, in
+# collection order: the longest files first, so none of them starts last and runs alone
+# (packing the measured file times on 3 workers: 478 s alphabetically, 446 s longest first).
+LONGEST_FIRST = (
+    "test_dbt_build", "test_streaming_exactly_once", "test_superset", "test_ml",
+    "test_loan_months", "test_stream_scorer", "test_exports_snapshot", "test_event_identity",
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files in LONGEST_FIRST order, then the rest; each file's own order kept."""
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))
 
 
 @pytest.fixture(scope="session")
