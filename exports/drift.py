@@ -8,9 +8,11 @@ depending on the day it ran) over the model's features. The HTML and JSON go to 
 stability index (missing values a bin of their own, so a field that stops arriving is a
 shift) go to `monitoring.feature_drift`, so dashboards can chart drift over time.
 
-The score itself (ml/score_stability.py): the champion's PDs per issue month against its
-training cohort's, in `monitoring.score_stability`, and its AUC, KS and calibration on each
-resolved issue quarter, in `monitoring.model_performance`.
+The score itself (exports/score_monitoring.py): the champion's PDs per issue month against
+its training cohort's, in `monitoring.score_stability`, and its AUC, KS and calibration on
+each resolved issue quarter, in `monitoring.model_performance`. The champion's model card
+(ml/model_card.py) goes to the lake beside the reports, `reports/models/<run_id>/`, so the
+lake holds the card of every model that was ever monitored.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from exports import score_monitoring
 from exports.lake import Lake
 from ingest.warehouse.session import WarehouseSession
 from ml.features import CATEGORICAL_FEATURES, ISSUE_DATE, RICH_FEATURES, model_frame
+from ml.model_card import CARD_FILE
 from ml.registry import champion_or_none
 
 FEATURE_DRIFT = "monitoring.feature_drift"
@@ -241,6 +244,10 @@ def drift_report(
         created_at=datetime.now(UTC).replace(tzinfo=None),
     )  # fmt: skip
     stability, performance = _score_monitoring(store, champion, report_date)
+    if champion is not None:
+        card = Path(champion.artifact_path).parent / CARD_FILE
+        if card.exists():  # models trained before model cards have none
+            lake.put_file(card, f"reports/models/{champion.run_id}/{CARD_FILE}")
     for statement in (*DDL, *score_monitoring.DDL):
         store.execute(statement)
     # Feature drift keeps every report date; the score's tables hold the latest report only

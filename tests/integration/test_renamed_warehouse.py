@@ -47,3 +47,6 @@ def test_a_copy_under_another_name_builds_trains_scores_and_exports(
     )
     assert scored.n[0] == scored.loans[0] > 0
     assert (tmp_path / "lake" / "snapshots").is_dir() and (tmp_path / "lake" / "raw").is_dir()
+    # The champion's model card, published by the drift job.
+    (card,) = (tmp_path / "lake" / "reports" / "models").glob("*/model_card.md")
+    assert "## Calibration" in card.read_text() and "Jeffreys" in card.read_text()
