@@ -73,7 +73,7 @@ lint: $(STAMP)
 # two run side by side in about half the time on 2 cores (each worker starts its own
 # Postgres, broker and S3 endpoint; dbt gets a target folder per worker).
 test: lint
-	$(VENV)/bin/pytest -n 3 --dist loadfile --durations=30
+	$(VENV)/bin/pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=30
 
 docs: $(STAMP)
 	$(DBT) docs generate --profiles-dir profiles --target $(WAREHOUSE)

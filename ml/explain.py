@@ -135,7 +135,7 @@ def top_contributions(
 def top_features(values: np.ndarray, features: list[str], top: int = TOP_FEATURES) -> list[str]:
     """Per loan, 'feature:raises;feature:lowers;...': its top contributions, each with the
     way it pushes the PD. Vectorised, and each distinct combination formatted once (a book
-    holds a few thousand): 1.6 s for a million loans of 23 features, against 5.4 s for a
+    holds a few thousand): 1.8 s for a million loans of 23 features, against 5.4 s for a
     loop over top_contributions."""
     if not len(values):
         return []
@@ -145,15 +145,13 @@ def top_features(values: np.ndarray, features: list[str], top: int = TOP_FEATURE
     # One code per pick: 0 for none (a zero contribution), else 1 + 2 x feature + raises.
     codes = np.where(picked == 0, 0, 1 + 2 * candidates + (picked > 0))
     base = 2 * len(features) + 1
-    keys = codes @ (base ** np.arange(codes.shape[1] - 1, -1, -1))
-    distinct, inverse = np.unique(keys, return_inverse=True)
+    if base ** codes.shape[1] < 2**62:  # each row as one integer: twice as fast to group
+        powers = base ** np.arange(codes.shape[1] - 1, -1, -1, dtype=np.int64)
+        keys, first = np.unique(codes @ powers, return_index=True)
+        distinct = codes[first]
+        inverse = np.searchsorted(keys, codes @ powers)
+    else:
+        distinct, inverse = np.unique(codes, axis=0, return_inverse=True)
     labels = ["", *(f"{name}:{way}" for name in features for way in ("lowers", "raises"))]
-    texts = []
-    for key in distinct.tolist():
-        parts = []
-        for power in range(codes.shape[1] - 1, -1, -1):
-            code = (key // base**power) % base
-            if code:
-                parts.append(labels[code])
-        texts.append(";".join(parts))
+    texts = [";".join(labels[code] for code in row if code) for row in distinct.tolist()]
     return np.asarray(texts, dtype=object)[inverse.ravel()].tolist()

@@ -25,6 +25,8 @@ WORKER_DATABASE = f"t_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid
 # Under pytest-xdist (`--dist loadfile`) each file goes whole to the next free worker, in
 # collection order: the longest files first, so none of them starts last and runs alone
 # (packing the measured file times on 3 workers: 542 s alphabetically, 475 s longest first).
+# The Makefile passes --no-loadscope-reorder: xdist would otherwise re-sort the files by
+# their number of tests.
 LONGEST_FIRST = (
     "test_superset", "test_streaming_exactly_once", "test_dbt_build", "test_ml",
     "test_exports_snapshot", "test_stream_scorer", "test_loan_months", "test_event_identity",

@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from ml.explain import score_and_explain, top_features, transformed_means
+from ml.explain import score_and_explain, top_contributions, top_features, transformed_means
 
 
 def contributions(pipeline, frame, metadata):
@@ -92,3 +92,19 @@ def test_other_models_explain_by_setting_each_feature_to_its_reference():
     assert expected != 0
     assert top_features(values, features) == [f"grade:{'raises' if expected > 0 else 'lowers'}"]
     assert contributions(trees, loan, {}) is None
+
+
+def test_top_features_match_the_per_loan_ranking_however_many_are_asked_for():
+    rng = np.random.default_rng(8)
+    names = [f"f{i}" for i in range(100)]
+    values = np.round(rng.normal(size=(300, 100)), 1)  # ties and zeros
+    values[::4] = 0
+    for top in (1, 3, 10):  # 10 of 100: the packed code would overflow 64 bits
+        expected = [
+            ";".join(
+                f"{n}:{'raises' if x > 0 else 'lowers'}"
+                for n, x in top_contributions(r, names, top)
+            )
+            for r in values
+        ]
+        assert top_features(values, names, top) == expected

@@ -12,16 +12,6 @@ loans as (
 
 ),
 
-observed as (
-
-    -- book_end, the latest date the book knows: how long each cohort has been observed.
-    select
-        *,
-        max(as_of_date) over () as book_end
-    from loans
-
-),
-
 final as (
 
     select
@@ -56,9 +46,13 @@ final as (
         is_rule_watchlist,
         outcome,
         case when is_resolved then is_default end as is_default,
-        {{ default_within_months(12, 'book_end') }} as is_default_12m,
-        {{ default_within_months(24, 'book_end') }} as is_default_24m
-    from observed
+        -- The book's latest date says how long each cohort has been observed; a scalar
+        -- subquery, so a reader's filter on the view still reaches fct_loans.
+        {{ default_within_months(12, '(select max(book.as_of_date) from loans as book)') }}
+            as is_default_12m,
+        {{ default_within_months(24, '(select max(book.as_of_date) from loans as book)') }}
+            as is_default_24m
+    from loans
 
 )
 
