@@ -31,6 +31,11 @@ def _number(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+def _segment(row: dict[str, Any]) -> str:
+    """'all', 'decile 3', 'grade B'."""
+    return "all" if row["segment_type"] == "all" else f"{row['segment_type']} {row['segment']}"
+
+
 def render(metadata: dict[str, Any], is_champion: bool) -> str:
     split, metrics = metadata["split"], metadata["metrics"]
     validation = metadata.get("validation_metrics", {})
@@ -85,7 +90,7 @@ def render(metadata: dict[str, Any], is_champion: bool) -> str:
         "| segment | loans | defaults | observed | mean PD | Jeffreys 95% | within |",
         "|---|---|---|---|---|---|---|",
         *(
-            f"| {row['segment_type']} {row['segment']} | {row['loans']:,} | {row['defaults']:,} | "
+            f"| {_segment(row)} | {row['loans']:,} | {row['defaults']:,} | "
             f"{row['observed_default_rate']:.4f} | {row['mean_pd']:.4f} | "
             f"{row['jeffreys_lower']:.4f} .. {row['jeffreys_upper']:.4f} | "
             f"{'yes' if row['is_within_interval'] else '**no**'} |"

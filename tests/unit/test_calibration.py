@@ -117,4 +117,4 @@ def test_the_model_card_says_what_was_registered():
     assert "Left out: `addr_state`" in card
     assert "calibration in the large +0.0100" in card
     assert "| auc | 0.7100 | 0.7000 |" in card
-    assert "| all all | 200 | 40 | 0.2000 | 0.2100 | 0.1500 .. 0.2600 | yes |" in card
+    assert "| all | 200 | 40 | 0.2000 | 0.2100 | 0.1500 .. 0.2600 | yes |" in card
