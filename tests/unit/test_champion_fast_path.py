@@ -1,7 +1,8 @@
 """The boosted champion's fast path (its compiled trees on a float matrix) gives the pipeline's
 own `predict_proba`, to the last bit, on every kind of row: known, unknown and missing
 categories, missing and extreme numbers; any other champion, or a fast path that disagrees,
-goes through the pipeline."""
+goes through the pipeline. And whichever path, a loan scored on arrival gets what batch
+scoring gives it."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ml.calibration import Calibration
 from ml.candidates import candidates
-from ml.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES, RICH_FEATURES
+from ml.explain import is_logistic, transformed_means
+from ml.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES, RICH_FEATURES, model_frame
+from ml.scoring import predictions
 from ml.serving import champion
 from ml.serving.champion import LoadedChampion
+from ml.training import reference_values
 
 CATEGORIES = {"grade": list("ABCDEFG"), "home_ownership": ["RENT", "OWN", "MORTGAGE"]}
 
@@ -74,3 +79,27 @@ def test_a_fast_path_that_disagrees_on_the_probe_rows_is_not_used(monkeypatch, c
     )
     assert type(LoadedChampion(pipeline, metadata).model) is champion._Pipeline
     assert "scored through its pipeline" in caplog.text
+
+
+@pytest.mark.parametrize("name", ["rich_logistic", "gradient_boosting"])
+def test_the_api_and_batch_scoring_give_a_loan_the_same_pd_decile_and_reasons(name):
+    """One seam: a loan scored on arrival (LoadedChampion) and by `ml score` (predictions)
+    gets the same calibrated PD, the same fixed decile and the same top three reasons."""
+    pipeline, metadata, records = _fitted(name)
+    train = pd.DataFrame(_records(np.random.default_rng(3), 400))
+    x_train = model_frame(train)[metadata["features"]]
+    metadata |= {
+        "calibration": Calibration(0.8, -0.3, "platt").as_record(),
+        "decile_edges": list(np.arange(1, 10) / 10),
+        "reference": reference_values(x_train, tuple(metadata["features"])),
+        "transformed_means": (
+            transformed_means(pipeline, x_train) if is_logistic(pipeline) else None
+        ),
+    }
+    loans = pd.DataFrame(records).assign(loan_id=range(len(records)))
+    batch = predictions(pipeline, metadata, loans, name)
+    served = LoadedChampion(pipeline, metadata).score(records)
+    np.testing.assert_allclose([o.pd for o in served], batch["pd"], rtol=1e-12)
+    assert [o.risk_decile for o in served] == batch["risk_decile"].tolist()
+    reasons = [";".join(f"{t.feature}:{t.direction}" for t in o.top_features) for o in served]
+    assert reasons == batch["top_features"].tolist()
