@@ -64,9 +64,9 @@ def test_the_champion_lands_in_the_generators_band_and_beats_the_original_baseli
     assert champion.auc > metrics.loc["baseline_logistic"].auc
     assert champion.top_decile_lift > champion.rule_watchlist_lift > 1
     # Calibrated on validation, so near the test cohorts' default rate. With this target the
-    # rate among resolved loans falls from validation (0.266) to test (0.243) cohorts: the
-    # mean PD lands 2.3 points high here (uncalibrated, the training cohorts' rate would
-    # be further off); the fixed-horizon targets meet the 2-point bar (the next test).
+    # rate among resolved loans falls from validation (0.273) to test (0.243) cohorts: the
+    # mean PD lands 2.3 points high here (the training cohorts' rate is 0.191: uncalibrated it
+    # would sit further off); the fixed-horizon targets meet the 2-point bar (the next test).
     assert ((metrics["mean_pd"] - metrics["default_rate"]).abs() <= 0.03).all(), metrics
     assert trained.roc_plot.stat().st_size > 10_000 and trained.lift_plot.exists()
 
