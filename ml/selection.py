@@ -3,7 +3,7 @@ tolerance of it.
 
 A difference of a few thousandths of AUC between two candidates on a validation set of a few
 thousand loans is noise (the standard error of an AUC of 0.7 on 2,000 loans with 20% defaults
-is about 0.014), while the simpler model is easier to explain, to monitor and to defend. So
+is about 0.016 by Hanley and McNeil), while the simpler model is easier to explain, to monitor and to defend. So
 among the candidates whose validation AUC is within `CHAMPION_AUC_TOLERANCE` of the best, the
 simplest wins: the candidates are listed simplest first (ml/candidates.py). The test set only
 reports the winner's figures; it never picks it.
