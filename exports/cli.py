@@ -190,10 +190,11 @@ def _add_drift_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--reference", type=_window, default=None,
                         help="issue dates FROM:TO (default: the champion's training cohort)")  # fmt: skip
-    parser.add_argument("--current", type=_window, default=None,
+    current = parser.add_mutually_exclusive_group()
+    current.add_argument("--current", type=_window, default=None,
                         help="issue dates FROM:TO (default: the calendar month of the latest "
                         "application)")  # fmt: skip
-    parser.add_argument("--current-month", type=_month, default=None, metavar="YYYY-MM",
+    current.add_argument("--current-month", type=_month, default=None, metavar="YYYY-MM",
                         help="the current window as one calendar month of issue dates")  # fmt: skip
     parser.add_argument("--drift-share", type=float, default=DEFAULT_DRIFT_SHARE,
                         help="flag dataset drift when this share of features drifted")  # fmt: skip

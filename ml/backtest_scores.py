@@ -11,8 +11,8 @@ every loan issued up to the next cutoff (the last cutoff: every loan issued afte
 champion is, each is calibrated (Platt scaling, ml/calibration.py): fitted on the known loans
 issued before the latest fifth of them, scaled on that fifth, so its PDs are probabilities on
 the scale `watchlist_pd_min` is read on (the latest fifth of the loans resolved by a cutoff
-leans to early defaults and early prepayments, as the whole fit does). dbt's watchlist_history gives each
-as-of month the PD of the latest cutoff before it.
+leans to early defaults and early prepayments, as the whole fit does). dbt's
+watchlist_history gives each as-of month the PD of the latest cutoff before it.
 
 The guarantee: no PD in ml.point_in_time_scores comes from a model that saw an outcome later
 than its cutoff; the table is rewritten whole, in one transaction, at each run. The known

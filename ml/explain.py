@@ -91,21 +91,23 @@ def _logistic_pass(
 
 
 def substitution_contributions(
-    pipeline: Any, frame: pd.DataFrame, reference: dict[str, Any], calibration: Calibration
+    pipeline: Any,
+    frame: pd.DataFrame,
+    raw: np.ndarray,
+    reference: dict[str, Any],
+    calibration: Calibration,
 ) -> tuple[np.ndarray, list[str]]:
     """(loans x features: the calibrated PD minus the calibrated PD with that feature at its
-    reference, the features), as the serving path computes them."""
+    reference, the features), as the serving path computes them; `raw` is the pipeline's
+    PDs of `frame`, already computed."""
     features = list(frame.columns)
-
-    def pds(rows: pd.DataFrame) -> np.ndarray:
-        return calibration.apply(pipeline.predict_proba(rows)[:, 1])
-
-    scored = pds(frame)
+    scored = calibration.apply(raw)
     contributions = np.empty((len(frame), len(features)))
+    swapped = frame.copy()  # one copy, each feature swapped in and back in turn
     for i, name in enumerate(features):
-        swapped = frame.copy()
         swapped[name] = reference[name]
-        contributions[:, i] = scored - pds(swapped)
+        contributions[:, i] = scored - calibration.apply(pipeline.predict_proba(swapped)[:, 1])
+        swapped[name] = frame[name]
     return contributions, features
 
 
@@ -120,7 +122,8 @@ def score_and_explain(
     raw = pipeline.predict_proba(frame)[:, 1]
     if metadata.get("reference"):
         calibration = Calibration.from_record(metadata.get("calibration"))
-        return raw, substitution_contributions(pipeline, frame, metadata["reference"], calibration)
+        reference = metadata["reference"]
+        return raw, substitution_contributions(pipeline, frame, raw, reference, calibration)
     return raw, None
 
 
