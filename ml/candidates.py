@@ -17,6 +17,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from ml.features import (
     BASELINE_FEATURES,
+    BEHAVIOUR_FEATURES,
     CATEGORICAL_FEATURES,
     NUMERIC_FEATURES,
     PROXY_FEATURES,
@@ -103,4 +104,39 @@ def candidates(seed: int, excluded: tuple[str, ...] = PROXY_FEATURES) -> list[Ca
         Candidate("baseline_logistic", "LogisticRegression", baseline_features, baseline),
         Candidate("rich_logistic", "LogisticRegression", rich_features, rich_logistic),
         Candidate("gradient_boosting", "HistGradientBoostingClassifier", rich_features, boosted),
+    ]
+
+
+def behaviour_candidates(seed: int) -> list[Candidate]:
+    """The behavioural score's candidates, simplest first: a logistic regression on the
+    standardised history features (missing values imputed, with indicators), and boosted
+    trees, which can learn that a late month matters more early in a loan's life."""
+    features = BEHAVIOUR_FEATURES
+    logistic = Pipeline(
+        [
+            ("prepare", ColumnTransformer([("numeric", _numeric(), list(features))])),
+            ("model", LogisticRegression(max_iter=1000)),
+        ]
+    )
+    boosted = Pipeline(
+        [
+            ("prepare", ColumnTransformer([("numeric", "passthrough", list(features))])),
+            (
+                "model",
+                HistGradientBoostingClassifier(
+                    learning_rate=0.08,
+                    max_iter=200,
+                    max_leaf_nodes=15,
+                    l2_regularization=1.0,
+                    early_stopping=True,
+                    validation_fraction=0.1,
+                    n_iter_no_change=20,
+                    random_state=seed,
+                ),
+            ),
+        ]
+    )
+    return [
+        Candidate("behaviour_logistic", "LogisticRegression", features, logistic),
+        Candidate("behaviour_boosting", "HistGradientBoostingClassifier", features, boosted),
     ]

@@ -1,5 +1,5 @@
-"""`python -m ml train | score | backtest-scores | serve-stream | serve-api`: PD models on the
-configured warehouse."""
+"""`python -m ml train | train-behaviour | score | backtest-scores | serve-stream | serve-api`:
+PD models on the configured warehouse."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ingest.command_line import run_command
 from ingest.settings import Settings
 from ingest.warehouse.session import open_session
 from ml.errors import NoChampionError, NotEnoughData, SplitError
-from ml.features import LABEL, TARGETS, UnknownFeatureError
+from ml.features import BEHAVIOUR_TARGETS, LABEL, TARGETS, UnknownFeatureError
 
 # Each handler imports its stage (scikit-learn, matplotlib, FastAPI) itself: `--help`, and
 # every other command, start without them.
@@ -37,6 +37,36 @@ def _train(args: argparse.Namespace, settings: Settings) -> None:
     print(f"artifacts: {report.folder}")
     print(f"ROC plot:  {report.roc_plot}")
     print(f"lift plot: {report.lift_plot}")
+
+
+def _train_behaviour(args: argparse.Namespace, settings: Settings) -> None:
+    from ml.behaviour import train_behaviour
+
+    store = open_session(settings)
+    try:
+        report = train_behaviour(
+            store, settings.model_dir, target=args.target, seed=args.seed,
+            cut=args.split_date, validation_cut=args.validation_date,
+        )  # fmt: skip
+    finally:
+        store.close()
+    training = report.training
+    print()
+    print(
+        f"behavioural score {training.training_id}: champion {training.champion} (chosen on "
+        "validation; the figures are the test months', calibrated)"
+    )
+    print(training.metrics.drop(columns="rule_watchlist_lift").to_string(
+        index=False, float_format="{:.4f}".format
+    ))  # fmt: skip
+    print(
+        f"scored {report.scored_loans:,} loans open in {report.scored_month:%Y-%m} "
+        f"(ml.behaviour_predictions); {report.point_in_time_rows:,} point-in-time scores at "
+        f"{len(report.cutoffs)} quarter-end cutoffs ({report.cutoffs[0]:%Y-%m} .. "
+        f"{report.cutoffs[-1]:%Y-%m}) in ml.behaviour_point_in_time_scores; `dbt build` puts "
+        "them on the watchlist, watchlist_history and ews_backtest"
+    )
+    print(f"artifacts: {training.folder}")
 
 
 def _score(_args: argparse.Namespace, settings: Settings) -> None:
@@ -114,6 +144,25 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     training.add_argument("--seed", type=int, default=42)
     training.set_defaults(handler=_train)
+    behaviour = commands.add_parser(
+        "train-behaviour",
+        help="train the behavioural early-warning score on the monthly payment history, "
+        "score the open loans' latest month and the backtest's months point in time",
+    )
+    behaviour.add_argument(
+        "--target", choices=list(BEHAVIOUR_TARGETS), default="is_charged_off_6m",
+        help="charged off within the next 6 months (the default) or 12",
+    )  # fmt: skip
+    behaviour.add_argument(
+        "--split-date", type=date.fromisoformat, default=None,
+        help="first month of the test loan-months (default: the latest ~20%%)",
+    )  # fmt: skip
+    behaviour.add_argument(
+        "--validation-date", type=date.fromisoformat, default=None,
+        help="first month of the validation loan-months (default: the ~20%% before the test)",
+    )  # fmt: skip
+    behaviour.add_argument("--seed", type=int, default=42)
+    behaviour.set_defaults(handler=_train_behaviour)
     scoring = commands.add_parser(
         "score", help="score the loans the latest champion has not scored yet"
     )

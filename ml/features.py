@@ -15,6 +15,9 @@ import pandas as pd
 from ingest.events import PERFORMANCE_FIELDS
 
 KEY = "loan_id"
+# The model families (ml.model_runs.model_family): the origination PD, scored once per loan
+# from its application, and the behavioural score (ml/behaviour.py), per open loan-month.
+ORIGINATION, BEHAVIOUR = "origination", "behaviour"
 LABEL = "is_default"
 # The labels a model can be trained on (`ml train --target`), and what each one measures.
 TARGETS = {
@@ -47,6 +50,18 @@ RICH_FEATURES = (*NUMERIC_FEATURES, *CATEGORICAL_FEATURES)
 # (Settings.ml_excluded_features, ML_EXCLUDED_FEATURES): the borrower's state stands in for
 # race and ethnicity in US fair-lending reviews (ECOA / Regulation B disparate impact).
 PROXY_FEATURES = ("addr_state",)
+
+# The behavioural score (ml/behaviour.py) reads a loan-month of marts.ml_behaviour_features:
+# what its payment history showed by that month-end (the mart's windows end at the row's
+# month), its rate, and the origination PD of the model in use then (a backtest cutoff's).
+BEHAVIOUR_FEATURES = (
+    "months_on_book", "dpd_level", "worst_dpd_level_6m", "worst_dpd_level_12m",
+    "months_30_plus_6m", "months_30_plus_12m", "shortfall_share_3m", "share_repaid",
+    "int_rate", "origination_pd",
+)  # fmt: skip
+# Its labels, by horizon in months: charged off within the next 6 or 12 months.
+BEHAVIOUR_TARGETS = {"is_charged_off_6m": 6, "is_charged_off_12m": 12}
+MONTH = "month_date"
 
 # Everything known only after issue: the export's performance fields and what the warehouse
 # derives from them (status, outcome, dates and amounts after issue, earlier predictions and
@@ -84,6 +99,32 @@ def check_no_leakage(features: Iterable[str]) -> None:
     leaked = sorted(set(features) & LEAKAGE_COLUMNS)
     if leaked:
         raise LeakageError(f"outcome or payment columns among the features: {', '.join(leaked)}")
+
+
+def check_behaviour_features(features: Iterable[str]) -> None:
+    """The behavioural score sees only the mart's point-in-time columns, never a label."""
+    unknown = sorted(set(features) - set(BEHAVIOUR_FEATURES))
+    if unknown:
+        raise LeakageError(f"not point-in-time behaviour features: {', '.join(unknown)}")
+
+
+def behaviour_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """The behaviour features as floats (None -> NaN), from either warehouse's frame."""
+    columns = {
+        name: pd.to_numeric(rows[name], errors="coerce").astype(float)
+        for name in BEHAVIOUR_FEATURES
+    }
+    return pd.DataFrame(columns, index=rows.index)
+
+
+def check_features(features: Iterable[str], family: str) -> None:
+    """The family's own rule: origination models see no outcome or payment column, the
+    behavioural score only its point-in-time columns."""
+    (check_behaviour_features if family == BEHAVIOUR else check_no_leakage)(features)
+
+
+def frame_for(family: str, rows: pd.DataFrame) -> pd.DataFrame:
+    return behaviour_frame(rows) if family == BEHAVIOUR else model_frame(rows)
 
 
 def model_frame_from_records(records: list[dict], features: Sequence[str]) -> pd.DataFrame:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ingest.warehouse.session import WarehouseSession
 from ml.errors import NoChampionError
+from ml.features import ORIGINATION
 
 MODEL_RUNS = "ml.model_runs"
 LOAN_PREDICTIONS = "ml.loan_predictions"
@@ -29,7 +30,10 @@ ADDED_RUN_COLUMNS = (
     ("mean_pd", "double precision"), ("default_rate", "double precision"),
     ("calibration_method", "text"), ("calibration_slope", "double precision"),
     ("calibration_intercept", "double precision"), ("target", "text"),
+    ("model_family", "text"),
 )  # fmt: skip
+# A run registered before model families existed is an origination run.
+FAMILY = f"coalesce(model_family, '{ORIGINATION}')"
 
 DDL = (
     "create schema if not exists ml",
@@ -102,16 +106,17 @@ def register_calibration(store: WarehouseSession, rows: pd.DataFrame) -> None:
     store.append(MODEL_CALIBRATION, rows)
 
 
-def champion_or_none(store: WarehouseSession) -> pd.Series | None:
-    """The latest champion, or None when no model was trained (or the registry is missing)."""
-    registered = store.frame(
-        "select count(*) as n from information_schema.tables "
-        "where table_schema = 'ml' and table_name = 'model_runs'"
-    )
-    if not int(registered["n"].iloc[0]):
+def champion_or_none(store: WarehouseSession, family: str = ORIGINATION) -> pd.Series | None:
+    """The latest champion of `family`, or None when none was trained (or the registry is
+    missing)."""
+    present = store.columns("ml", "model_runs")
+    if not present:
         return None
+    run_family = FAMILY if "model_family" in present else f"'{ORIGINATION}'"
     runs = store.frame(
-        f"select * from {MODEL_RUNS} where is_champion order by trained_at desc, run_id limit 1"
+        f"select * from {MODEL_RUNS} where is_champion and {run_family} = ? "
+        "order by trained_at desc, run_id limit 1",
+        [family],
     )
     return None if runs.empty else runs.iloc[0]
 

@@ -24,7 +24,7 @@ from ingest.warehouse.session import WarehouseSession
 from ml import artifacts
 from ml.calibration import Calibration
 from ml.explain import score_and_explain, top_features
-from ml.features import KEY, check_no_leakage, model_frame
+from ml.features import KEY, ORIGINATION, check_features, frame_for
 from ml.metrics import deciles_from_edges
 from ml.registry import LOAN_PREDICTIONS, ensure_tables, latest_champion
 
@@ -53,11 +53,13 @@ class ScoringReport:
 
 
 def predictions(pipeline, metadata: dict, loans: pd.DataFrame, run_id: str) -> pd.DataFrame:
-    """One row per loan: calibrated PD, its decile by the run's fixed edges (10 = riskiest),
-    its top three features with direction (ml/explain.py), run and time."""
+    """One row per loan (or loan-month, for the behavioural score): calibrated PD, its decile
+    by the run's fixed edges (10 = riskiest), its top three features with direction
+    (ml/explain.py), run and time."""
     features = list(metadata["features"])
-    check_no_leakage(features)
-    raw, explained = score_and_explain(pipeline, model_frame(loans)[features], metadata)
+    family = metadata.get("model_family", ORIGINATION)
+    check_features(features, family)
+    raw, explained = score_and_explain(pipeline, frame_for(family, loans)[features], metadata)
     pd_values = Calibration.from_record(metadata.get("calibration")).apply(raw)
     return pd.DataFrame(
         {

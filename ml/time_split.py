@@ -50,13 +50,17 @@ def default_cut(issue_dates: pd.Series, share: float = DEFAULT_TEST_SHARE) -> da
 
 
 def out_of_time_split(
-    loans: pd.DataFrame, cut: date | None = None, validation_cut: date | None = None
+    loans: pd.DataFrame,
+    cut: date | None = None,
+    validation_cut: date | None = None,
+    date_column: str = ISSUE_DATE,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, TimeSplit]:
     """(train, validation, test, split): train issued before `validation_cut`, validation
     from it to before `cut`, test on or after `cut`. By default the test holds the latest
     ~20% of the loans and validation the ~20% before them (a validation cut given alone must
-    fall before the default test cut)."""
-    issued = pd.to_datetime(loans[ISSUE_DATE])
+    fall before the default test cut). `date_column` is the date split on: the issue date
+    for the origination model, the month-end for the behavioural score's loan-months."""
+    issued = pd.to_datetime(loans[date_column])
     if issued.isna().any():
         loans, issued = loans[issued.notna()], issued[issued.notna()]
     cut = cut or default_cut(issued)

@@ -1,5 +1,7 @@
 """`python -m ml train`: fit every candidate on the earliest cohorts, choose and calibrate on
 the next ones, report on the latest; keep them all in the registry and flag the champion.
+The behavioural score (ml/behaviour.py) is trained the same way on loan-months
+(`fit_and_register`), split by month instead of issue date.
 
 Each candidate is fitted on the training cohorts; its raw scores on the validation cohorts
 give its validation AUC and fit its Platt scaling (ml/calibration.py); the champion is chosen
@@ -25,12 +27,14 @@ import pandas as pd
 from ingest.warehouse.session import WarehouseSession
 from ml import artifacts, plots
 from ml.calibration import calibration_by_segment, fit_platt
-from ml.candidates import candidates
+from ml.candidates import Candidate, candidates
 from ml.errors import NotEnoughData
 from ml.explain import is_logistic, transformed_means
 from ml.features import (
     CATEGORICAL_FEATURES,
+    ISSUE_DATE,
     LABEL,
+    ORIGINATION,
     PROXY_FEATURES,
     TARGETS,
     check_no_leakage,
@@ -71,17 +75,24 @@ def _labels(rows: pd.DataFrame, target: str) -> np.ndarray:
 
 
 def calibration_rows(
-    labels: np.ndarray, pds: np.ndarray, grades: pd.Series, edges: list[float]
+    labels: np.ndarray,
+    pds: np.ndarray,
+    segments: pd.Series,
+    edges: list[float],
+    segment_type: str = "grade",
 ) -> pd.DataFrame:
-    """Observed against expected on the test cohorts: the whole set, per risk decile (by
-    the edges fixed at training, as every scored loan's), per grade."""
+    """Observed against expected on the test rows: the whole set, per risk decile (by the
+    edges fixed at training, as every scored row's), per `segment_type` (the loan's grade;
+    a behaviour row's days-past-due bucket)."""
     return pd.concat(
         [
             calibration_by_segment(labels, pds, pd.Series(["all"] * len(pds)), "all"),
             calibration_by_segment(
                 labels, pds, pd.Series(deciles_from_edges(pds, edges)), "decile"
             ),
-            calibration_by_segment(labels, pds, grades.fillna("missing"), "grade"),
+            calibration_by_segment(
+                labels, pds, segments.fillna("missing").reset_index(drop=True), segment_type
+            ),
         ],
         ignore_index=True,
     )
@@ -98,6 +109,53 @@ class TrainingReport:
     lift_plot: Path
 
 
+@dataclass(frozen=True)
+class Problem:
+    """What one training fits: a model family's candidates, its rows split in three by
+    time, the label, how raw rows become the pipelines' frame, and the segment the test
+    calibration is also shown by."""
+
+    family: str  # 'origination' or 'behaviour' (ml.model_runs.model_family)
+    target: str
+    candidates: list[Candidate]
+    parts: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]  # training, validation, test
+    split: TimeSplit
+    frame: Callable[[pd.DataFrame], pd.DataFrame]
+    segment: str  # a column of the rows: 'grade', or the behaviour rows' 'dpd_bucket'
+    excluded_features: tuple[str, ...] = ()
+    rule_lift: float | None = None
+
+
+def split_labels(
+    rows: pd.DataFrame, target: str, what: str, cut: date | None, validation_cut: date | None,
+    date_column: str, progress: Callable[[str], None],
+) -> tuple[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], TimeSplit]:  # fmt: skip
+    """The labelled rows split in three by `date_column`, each with both outcomes."""
+    labelled = rows[rows[target].notna()]
+    if len(labelled) < 100 or labelled[target].astype(bool).nunique() < 2:
+        raise NotEnoughData(
+            f"{len(labelled)} {what} with a known {target}: need at least 100, with both "
+            "outcomes (run the pipeline up to dbt build first)"
+        )
+    train_rows, valid_rows, test_rows, split = out_of_time_split(
+        labelled, cut, validation_cut, date_column
+    )
+    progress(
+        f"out-of-time split by {date_column}: train {split.train_rows:,} {what} "
+        f"{split.train_from}..{split.train_to}, validation {split.validation_rows:,} "
+        f"{split.validation_from}..{split.validation_to}, test {split.test_rows:,} "
+        f"{split.test_from}..{split.test_to}"
+    )
+    for name, part in (("training", train_rows), ("validation", valid_rows), ("test", test_rows)):
+        labels = _labels(part, target)
+        if len(set(labels)) < 2:
+            raise NotEnoughData(
+                f"the {name} {what} hold only {'bad' if labels.all() else 'good'} outcomes: "
+                "choose other cuts (--validation-date, --split-date) or land more data"
+            )
+    return (train_rows, valid_rows, test_rows), split
+
+
 def train(
     store: WarehouseSession,
     model_dir: Path,
@@ -111,44 +169,45 @@ def train(
     if target not in TARGETS:
         raise ValueError(f"no target {target!r}: one of {', '.join(TARGETS)}")
     loans = store.frame(FEATURES_QUERY)
-    resolved = loans[loans[target].notna()]
-    if len(resolved) < 100 or resolved[target].astype(bool).nunique() < 2:
-        raise NotEnoughData(
-            f"{len(resolved)} loans with a known {target} in marts.ml_features: need at least "
-            "100, with both outcomes (run the pipeline up to dbt build first)"
-        )
-    train_rows, valid_rows, test_rows, split = out_of_time_split(resolved, cut, validation_cut)
-    progress(
-        f"out-of-time split: train {split.train_rows:,} loans issued "
-        f"{split.train_from}..{split.train_to}, validation {split.validation_rows:,} issued "
-        f"{split.validation_from}..{split.validation_to}, test {split.test_rows:,} issued "
-        f"{split.test_from}..{split.test_to}"
+    parts, split = split_labels(loans, target, "loans", cut, validation_cut, ISSUE_DATE, progress)
+    test_rows = parts[2]
+    rule_lift = flag_lift(
+        _labels(test_rows, target), test_rows["is_rule_watchlist"].astype(bool).to_numpy()
     )
-    y_train, y_valid, y_test = (
-        _labels(rows, target) for rows in (train_rows, valid_rows, test_rows)
-    )
-    for name, labels in (("training", y_train), ("validation", y_valid), ("test", y_test)):
-        if len(set(labels)) < 2:
-            raise NotEnoughData(
-                f"the {name} cohorts hold only {'defaults' if labels.all() else 'paid-off loans'}"
-                ": choose other cuts (--validation-date, --split-date) or land more loans"
-            )
-    x_train, x_valid, x_test = (
-        model_frame(train_rows),
-        model_frame(valid_rows),
-        model_frame(test_rows),
-    )
-    rule_lift = flag_lift(y_test, test_rows["is_rule_watchlist"].astype(bool).to_numpy())
-
-    training_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    folder = model_dir / training_id
-    trained_at = datetime.now(UTC).replace(tzinfo=None)
-    fingerprint = artifacts.data_fingerprint(resolved)
-    versions = artifacts.library_versions()
-    runs, calibrations, scores, deciles, metadatas = [], [], {}, {}, {}
     ordered = candidates(seed, excluded_features)
     for candidate in ordered:
         check_no_leakage(candidate.features)
+    problem = Problem(
+        family=ORIGINATION, target=target, candidates=ordered,
+        parts=parts, split=split, frame=model_frame, segment="grade",
+        excluded_features=excluded_features, rule_lift=rule_lift,
+    )  # fmt: skip
+    return fit_and_register(store, model_dir, problem, seed, progress, write_champion=True)
+
+
+def fit_and_register(
+    store: WarehouseSession,
+    model_dir: Path,
+    problem: Problem,
+    seed: int,
+    progress: Callable[[str], None],
+    write_champion: bool,
+) -> TrainingReport:
+    """Fit each candidate on the training rows, calibrate and score it on validation,
+    choose the champion there, report every figure on test; save each artefact with its
+    model card, register the runs and calibration tables; with `write_champion`, point the
+    servers at the champion (ml/serving/champion.py)."""
+    target, split = problem.target, problem.split
+    test_rows = problem.parts[2]
+    y_train, y_valid, y_test = (_labels(rows, target) for rows in problem.parts)
+    x_train, x_valid, x_test = (problem.frame(rows) for rows in problem.parts)
+    training_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    folder = model_dir / training_id
+    trained_at = datetime.now(UTC).replace(tzinfo=None)
+    fingerprint = artifacts.data_fingerprint(pd.concat(problem.parts))
+    versions = artifacts.library_versions()
+    runs, calibrations, scores, deciles, metadatas = [], [], {}, {}, {}
+    for candidate in problem.candidates:
         started = time.perf_counter()
         columns = list(candidate.features)
         candidate.pipeline.fit(x_train[columns], y_train)
@@ -159,19 +218,22 @@ def train(
         fitted = calibration.apply(candidate.pipeline.predict_proba(x_train[columns])[:, 1])
         metrics = evaluate(y_test, score)
         progress(
-            f"  {candidate.name:<18} validation AUC {validation['auc']:.4f}  test AUC "
+            f"  {candidate.name:<20} validation AUC {validation['auc']:.4f}  test AUC "
             f"{metrics['auc']:.4f}  KS {metrics['ks']:.4f}  mean PD {metrics['mean_pd']:.4f} "
             f"(observed {metrics['default_rate']:.4f})  fit {time.perf_counter() - started:.1f}s"
         )
         scores[candidate.name], deciles[candidate.name] = score, decile_table(y_test, score)
         run_id = f"{training_id}-{candidate.name}"
         edges = decile_edges(fitted)
-        calibration_table = calibration_rows(y_test, score, test_rows["grade"], edges)
+        calibration_table = calibration_rows(
+            y_test, score, test_rows[problem.segment], edges, problem.segment
+        )
         calibrations.append(calibration_table.assign(run_id=run_id))
         metadata = {
             "run_id": run_id, "training_id": training_id, "candidate": candidate.name,
+            "model_family": problem.family,
             "model_type": candidate.model_type, "features": columns,
-            "excluded_features": list(excluded_features), "target": target,
+            "excluded_features": list(problem.excluded_features), "target": target,
             "split": split.as_record(), "seed": seed, "data_fingerprint": fingerprint,
             "library_versions": versions, "validation_metrics": validation, "metrics": metrics,
             "calibration": calibration.as_record(),
@@ -195,7 +257,7 @@ def train(
                 "train_from": split.train_from, "train_to": split.train_to,
                 "test_from": split.test_from, "test_to": split.test_to,
                 **{name: metrics[name] for name in METRIC_COLUMNS},
-                "rule_watchlist_lift": rule_lift,
+                "rule_watchlist_lift": problem.rule_lift,
                 "metrics_json": json.dumps(metadata["metrics"]),
                 "data_fingerprint": fingerprint, "library_versions": json.dumps(versions),
                 "seed": seed, "artifact_path": str(model_path.resolve()),
@@ -208,12 +270,13 @@ def train(
                 "calibration_method": calibration.method, "target": target,
                 "calibration_slope": calibration.slope,
                 "calibration_intercept": calibration.intercept,
+                "model_family": problem.family,
             }
         )  # fmt: skip
     table = pd.DataFrame(runs)
     champion = choose_champion(
         dict(zip(table["candidate"], table["validation_auc"], strict=True)),
-        [candidate.name for candidate in ordered],
+        [candidate.name for candidate in problem.candidates],
     )
     table["is_champion"] = table["candidate"] == champion
     progress(
@@ -225,7 +288,8 @@ def train(
     register_calibration(store, pd.concat(calibrations, ignore_index=True))
     store.commit()
     best = table.loc[table["is_champion"]].iloc[0]
-    write_pointer(model_dir, best["run_id"], Path(best["artifact_path"]))
+    if write_champion:
+        write_pointer(model_dir, best["run_id"], Path(best["artifact_path"]))
     for name, metadata in metadatas.items():
         write_model_card(folder / name, metadata, is_champion=name == champion)
     aucs = dict(zip(table["candidate"], table["auc"], strict=True))

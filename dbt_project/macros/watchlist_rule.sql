@@ -77,10 +77,22 @@
     coalesce({{ status }} in ('In Grace Period', 'Late (16-30 days)', 'Late (31-120 days)'), false)
 {%- endmacro %}
 
-{#- The backtest's triggers: the original rule at its own thresholds, the watchlist's three
-    triggers, and any of those three. -#}
+{#- The live watchlist's model trigger: the origination PD (fct_loans.is_model_watchlist) or
+    the behavioural score of the loan's latest month (int_loans__behaviour_scores). -#}
+{% macro model_trigger(is_model_watchlist, behaviour_pd) -%}
+    ({{ is_model_watchlist }} or {{ behaviour_model_trigger(behaviour_pd) }})
+{%- endmacro %}
+
+{#- The behavioural score's trigger, live or point in time. -#}
+{% macro behaviour_model_trigger(behaviour_pd) -%}
+    coalesce({{ behaviour_pd }} >= {{ var('watchlist_behaviour_pd_min') }}, false)
+{%- endmacro %}
+
+{#- The backtest's triggers: the original rule at its own thresholds, the watchlist's rule,
+    behaviour (days past due) and model (the origination PD) triggers, the behavioural score
+    (behaviour_model), and any of the last four. -#}
 {% macro backtest_triggers() %}
-    {{ return(['original_rule', 'rule', 'behaviour', 'model', 'any']) }}
+    {{ return(['original_rule', 'rule', 'behaviour', 'model', 'behaviour_model', 'any']) }}
 {% endmacro %}
 
 {#- The median of `expression` over a group's rows (nulls ignored). -#}

@@ -12,16 +12,29 @@ expected_losses as (
 
 ),
 
+behaviour_scores as (
+
+    select * from {{ ref('int_loans__behaviour_scores') }}
+
+),
+
 triggers as (
 
     select
-        *,
-        is_rule_watchlist as trips_rule,
-        {{ behaviour_trigger('loan_status') }} as trips_behaviour,
-        -- The champion's batch PD, else the latest live decision's (fct_loans.effective_pd).
-        is_model_watchlist as trips_model
+        loans.*,
+        behaviour_scores.behaviour_month,
+        behaviour_scores.behaviour_pd,
+        behaviour_scores.behaviour_top_features,
+        loans.is_rule_watchlist as trips_rule,
+        {{ behaviour_trigger('loans.loan_status') }} as trips_behaviour,
+        -- The origination PD (the champion's batch PD, else the latest live decision's:
+        -- fct_loans.effective_pd), or the behavioural score of the loan's latest month.
+        {{ behaviour_model_trigger('behaviour_scores.behaviour_pd') }} as trips_behaviour_model,
+        {{ model_trigger('loans.is_model_watchlist', 'behaviour_scores.behaviour_pd') }}
+            as trips_model
     from loans
-    where outcome = 'unresolved'
+    left join behaviour_scores on loans.loan_id = behaviour_scores.loan_id
+    where loans.outcome = 'unresolved'
 
 ),
 
@@ -66,6 +79,7 @@ final as (
         trips_rule,
         trips_behaviour,
         trips_model,
+        trips_behaviour_model,
         pd,
         risk_decile,
         model_run_id,
@@ -77,11 +91,14 @@ final as (
         live_reason_codes,
         effective_pd,
         effective_pd_source,
+        behaviour_month,
+        behaviour_pd,
+        behaviour_top_features,
         out_prncp,
         lgd,
         expected_loss,
         -- Every trigger fired, most serious first, the rule's as one reason per condition met,
-        -- e.g. 'BEHAVIOUR_GRACE;MODEL_PD;DTI>=30;INQ_LAST_6MTHS>=2'.
+        -- e.g. 'BEHAVIOUR_GRACE;MODEL_PD;BEHAVIOUR_PD;DTI>=30;INQ_LAST_6MTHS>=2'.
         trim(
             both ';' from
             case loan_status
@@ -90,7 +107,8 @@ final as (
                 when 'Late (31-120 days)' then 'BEHAVIOUR_LATE_31_120'
                 else ''
             end
-            || case when trips_model then ';MODEL_PD' else '' end
+            || case when is_model_watchlist then ';MODEL_PD' else '' end
+            || case when trips_behaviour_model then ';BEHAVIOUR_PD' else '' end
             || case when trips_rule then ';' || rule_reason_codes else '' end
         ) as reason_codes,
         severity,

@@ -1,7 +1,8 @@
 {#- If the watchlist had run over the payment histories: per trigger, how many of the loans
     that defaulted it flagged, how early, how many loans it flagged and how many of those
     defaulted within 12 months. Over every loan open in at least one month of the
-    histories, under each of two definitions of the default month: `charged_off`, the
+    histories (overall, by grade, vintage year and the default's year), under each of two
+    definitions of the default month: `charged_off`, the
     loan's first month charged off (the risk team's), and `120_dpd_or_charged_off`, its
     first month 120+ days past due or charged off (the vintage curves'; on LendingClub's
     path a month or two earlier, and it also counts loans 120+ at the window's end). A
@@ -75,7 +76,18 @@ population as (
         coalesce(
             cast(extract(year from coalesce(loans.issue_date, histories.issue_date)) as text),
             'unknown'
-        ) as vintage_year
+        ) as vintage_year,
+        -- The default's year ('none' for the loans that did not default): a trigger that
+        -- began later (a model's first cutoff) is compared on the years it covered.
+        coalesce(
+            cast(extract(year from
+                case default_definitions.default_definition
+                    when 'charged_off' then histories.charge_off_month
+                    else histories.past_due_120_month
+                end
+            ) as text),
+            'none'
+        ) as default_year
     from histories
     cross join default_definitions
     left join loans on histories.loan_id = loans.loan_id
@@ -147,6 +159,12 @@ segmented as (
     select
         'vintage_year' as segment_type,
         vintage_year as segment,
+        loan_triggers.*
+    from loan_triggers
+    union all
+    select
+        'default_year' as segment_type,
+        default_year as segment,
         loan_triggers.*
     from loan_triggers
 

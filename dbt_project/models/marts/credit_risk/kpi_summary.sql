@@ -6,6 +6,12 @@ loans as (
 
 ),
 
+behaviour_scores as (
+
+    select * from {{ ref('int_loans__behaviour_scores') }}
+
+),
+
 cells as (
 
     -- One pass over the book down to tier x grade x decile; every segment type is then
@@ -30,7 +36,7 @@ cells as (
             as active_flagged_by_rule,
         sum(case when not is_resolved and is_behind then 1 else 0 end)
             as active_flagged_by_behaviour,
-        sum(case when not is_resolved and is_model_watchlist then 1 else 0 end)
+        sum(case when not is_resolved and is_model_flagged then 1 else 0 end)
             as active_flagged_by_model,
         sum(case when not is_resolved and is_flagged then coalesce(out_prncp, 0) else 0 end)
             as active_flagged_balance,
@@ -45,12 +51,15 @@ cells as (
         ) as active_30_plus_balance
     from (
         select
-            *,
-            {{ behaviour_trigger('loan_status') }} as is_behind,
-            is_rule_watchlist
-            or is_model_watchlist
-            or {{ behaviour_trigger('loan_status') }} as is_flagged
+            loans.*,
+            {{ behaviour_trigger('loans.loan_status') }} as is_behind,
+            {{ model_trigger('loans.is_model_watchlist', 'behaviour_scores.behaviour_pd') }}
+                as is_model_flagged,
+            loans.is_rule_watchlist
+            or {{ model_trigger('loans.is_model_watchlist', 'behaviour_scores.behaviour_pd') }}
+            or {{ behaviour_trigger('loans.loan_status') }} as is_flagged
         from loans
+        left join behaviour_scores on loans.loan_id = behaviour_scores.loan_id
     ) as flagged
     group by risk_tier, coalesce(grade, 'unknown'), risk_decile
 

@@ -3,7 +3,9 @@
     origination fields (known from issue); the behaviour trigger the month's days-past-due
     bucket; the model trigger the out-of-time PD of the latest backtest cutoff before the
     month (stg_ml__point_in_time_scores: a model fitted on loans resolved by then), never a
-    model trained later. A loan is on the list while open: from issue until the month it
+    model trained later; the behavioural score's trigger (behaviour_model) the month's
+    point-in-time score (stg_ml__behaviour_point_in_time_scores: a model fitted on the
+    loan-months whose outcome was known by the quarter-end before). A loan is on the list while open: from issue until the month it
     defaults (120+ days past due or charged off) or is paid off. The backtest
     (ews_backtest) and the alerts' lives (watchlist_alerts) are read from here. -#}
 {%- set behaviour_reasons = {
@@ -56,6 +58,12 @@ point_in_time_scores as (
 
 ),
 
+behaviour_scores as (
+
+    select * from {{ ref('stg_ml__behaviour_point_in_time_scores') }}
+
+),
+
 cutoffs as (
 
     -- Each cutoff's model serves the months after it, up to and including the next cutoff.
@@ -94,10 +102,12 @@ with_pd as (
         months.balance_end as balance,
         scores.pd,
         scores.cutoff_month as model_cutoff_month,
+        behaviour_scores.pd as behaviour_pd,
         coalesce(loans.is_original_rule_watchlist, false) as trips_original_rule,
         coalesce(loans.is_rule_watchlist, false) as trips_rule,
         months.dpd_bucket in ('1-29', '30-59', '60-89', '90-119') as trips_behaviour,
         coalesce(scores.pd >= {{ var('watchlist_pd_min') }}, false) as trips_model,
+        {{ behaviour_model_trigger('behaviour_scores.pd') }} as trips_behaviour_model,
         loans.rule_reason_codes
     from months
     left join loans on months.loan_id = loans.loan_id
@@ -106,6 +116,10 @@ with_pd as (
         on
             months.loan_id = scores.loan_id
             and month_cutoffs.cutoff_month = scores.cutoff_month
+    left join behaviour_scores
+        on
+            months.loan_id = behaviour_scores.loan_id
+            and months.month_date = behaviour_scores.month_date
 
 ),
 
@@ -122,17 +136,20 @@ final as (
         balance,
         pd,
         model_cutoff_month,
+        behaviour_pd,
         trips_original_rule,
         trips_rule,
         trips_behaviour,
         trips_model,
-        trips_rule or trips_behaviour or trips_model as trips_any,
+        trips_behaviour_model,
+        trips_rule or trips_behaviour or trips_model or trips_behaviour_model as trips_any,
         -- The triggers that fired, e.g. 'behaviour;model;rule' ('original_rule' only where the
         -- original's thresholds flag a loan the watchlist's variables do not).
         trim(
             both ';' from
             case when trips_behaviour then 'behaviour' else '' end
             || case when trips_model then ';model' else '' end
+            || case when trips_behaviour_model then ';behaviour_model' else '' end
             || case when trips_rule then ';rule' else '' end
             || case
                 when trips_original_rule and not trips_rule then ';original_rule' else ''
@@ -147,6 +164,7 @@ final as (
                 else ''
             end
             || case when trips_model then ';MODEL_PD' else '' end
+            || case when trips_behaviour_model then ';BEHAVIOUR_PD' else '' end
             || case when trips_rule then ';' || rule_reason_codes else '' end
         ) as reason_codes,
         -- Built like the live watchlist's, on the history's finer buckets: days past due
@@ -155,11 +173,13 @@ final as (
             when '1-29' then 2 when '30-59' then 3 when '60-89' then 4 when '90-119' then 5
             else 0
         end
-        + (case when trips_model then 1 else 0 end)
+        + (case when trips_model or trips_behaviour_model then 1 else 0 end)
         + (case when trips_rule then 1 else 0 end)
         + {{ exposure_points('balance') }} as severity
     from with_pd
-    where trips_original_rule or trips_rule or trips_behaviour or trips_model
+    where
+        trips_original_rule or trips_rule or trips_behaviour or trips_model
+        or trips_behaviour_model
 
 )
 

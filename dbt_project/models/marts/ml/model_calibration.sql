@@ -1,4 +1,4 @@
-{#- The latest champion's calibration on its test cohorts: observed against expected
+{#- The latest origination champion's calibration on its test cohorts: observed against expected
     default rates overall, per PD decile and per grade, with the observed rate's Jeffreys
     interval. Empty until `python -m ml train` has run. -#}
 with
@@ -19,7 +19,7 @@ latest_champion as (
 
     select run_id
     from runs
-    where is_champion
+    where is_champion and model_family = 'origination'
     order by trained_at desc, run_id asc
     limit 1
 

@@ -1,5 +1,6 @@
-{#- One row per trained candidate with its validation and out-of-time test metrics, for
-    the Model & Drift dashboard. Empty until the ML step has trained. -#}
+{#- One row per trained candidate of either model family (the origination PD, the
+    behavioural score) with its validation and out-of-time test metrics, for the Model &
+    Drift dashboard. Empty until the ML step has trained. -#}
 with
 
 runs as (
@@ -13,6 +14,7 @@ final as (
     select
         run_id,
         training_id,
+        model_family,
         trained_at,
         candidate,
         model_type,

@@ -6,7 +6,7 @@
     'train_rows', 'test_rows', 'auc', 'gini', 'ks', 'brier', 'top_decile_lift',
     'rule_watchlist_lift', 'is_champion', 'validation_cut', 'validation_rows',
     'validation_auc', 'validation_ks', 'mean_pd', 'default_rate', 'calibration_method',
-    'target',
+    'target', 'model_family',
 ] -%}
 
 with
@@ -42,7 +42,8 @@ final as (
         cast(mean_pd as double precision) as mean_pd,
         cast(default_rate as double precision) as default_rate,
         cast(calibration_method as text) as calibration_method,
-        cast(coalesce(target, 'is_default') as text) as target  -- noqa: RF04
+        cast(coalesce(target, 'is_default') as text) as target,  -- noqa: RF04
+        cast(coalesce(model_family, 'origination') as text) as model_family
     from source
 
 )
