@@ -44,10 +44,11 @@ demo: $(STAMP)
 	  $(PY) -m ingest run --until-idle 5
 	@echo "== 5/8 dbt build (models and data tests; the unit tests are make test's)"
 	$(DBT) build --profiles-dir profiles --target $(WAREHOUSE) --quiet --exclude-resource-type unit_test
-	@echo "== 6/8 PD models: train out of time, score every loan, out-of-time PDs for the backtest, rebuild what they feed"
+	@echo "== 6/8 PD models: train out of time, score every loan, out-of-time PDs for the backtest, the behavioural score, rebuild what they feed"
 	$(PY) -m ml train
 	$(PY) -m ml score
 	$(PY) -m ml backtest-scores
+	$(PY) -m ml train-behaviour
 	$(DBT) build --profiles-dir profiles --target $(WAREHOUSE) --quiet --exclude-resource-type unit_test \
 	  --select source:ml+
 	@echo "== 7/8 the daily export to $${LAKE_URL:-file://./lake}: snapshots, raw-event archive, drift report"

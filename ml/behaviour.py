@@ -114,6 +114,11 @@ class BehaviourReport:
 
 def behaviour_rows(store: WarehouseSession) -> pd.DataFrame:
     """The mart's rows with `origination_pd` (null everywhere before the backtest PDs exist)."""
+    if not store.columns("marts", "ml_behaviour_features"):
+        raise NotEnoughData(
+            "no marts.ml_behaviour_features: land the monthly payment history and run "
+            "`dbt build` first"
+        )
     if store.columns("ml", "point_in_time_scores"):
         rows = store.frame(ROWS_WITH_ORIGINATION_PD)
     else:

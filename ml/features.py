@@ -61,6 +61,18 @@ BEHAVIOUR_FEATURES = (
 )  # fmt: skip
 # Its labels, by horizon in months: charged off within the next 6 or 12 months.
 BEHAVIOUR_TARGETS = {"is_charged_off_6m": 6, "is_charged_off_12m": 12}
+
+
+def target_text(target: str) -> str:
+    """What a label measures, for either family (model cards, the README's table)."""
+    if target in BEHAVIOUR_TARGETS:
+        return (
+            f"charged off within the {BEHAVIOUR_TARGETS[target]} months after a month-end the "
+            "loan was open at, on the months whose window the book has seen whole"
+        )
+    return TARGETS.get(target, "unknown")
+
+
 MONTH = "month_date"
 
 # Everything known only after issue: the export's performance fields and what the warehouse

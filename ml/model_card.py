@@ -8,11 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ml.features import TARGETS
+from ml.features import BEHAVIOUR, ORIGINATION, target_text
 from ml.selection import CHAMPION_AUC_TOLERANCE
 
 CARD_FILE = "model_card.md"
-KNOWN_LIMITS = (
+ORIGINATION_LIMITS = (
     "With the default target (is_default) loans still open are left out, so recent cohorts "
     "count their early defaults and early prepayments only; the fixed-horizon targets "
     "(is_default_12m, _24m) avoid that but leave out the cohorts not yet observed that long.",
@@ -25,6 +25,23 @@ KNOWN_LIMITS = (
     "features (grade, interest rate, income) can still correlate with protected "
     "characteristics, which a fair-lending review should test on outcomes.",
 )
+BEHAVIOUR_LIMITS = (
+    "Split by month, not by loan: a loan's early months can train the model that is tested "
+    "on its later months, and a training month's 6- or 12-month label window can reach into "
+    "the validation months (a gap of the horizon would cost that many labelled months).",
+    "Only loans with a monthly payment history are scored; a loan known from snapshots alone "
+    "has no behavioural score.",
+    "The label is a charge-off: on LendingClub's path it follows 120+ days past due, so a "
+    "loan already 90-119 days late scores near 1 and the score's value lies in the loans "
+    "not yet 30 days late.",
+    "Calibration is fitted on the validation months; a change in servicing or collections "
+    "moves it.",
+)
+# Per family: the mart it reads, what a row is, and the known limits.
+FAMILIES = {
+    ORIGINATION: ("marts.ml_features", "loans", "issue date", ORIGINATION_LIMITS),
+    BEHAVIOUR: ("marts.ml_behaviour_features", "loan-months", "month", BEHAVIOUR_LIMITS),
+}
 
 
 def _number(value: Any) -> str:
@@ -41,6 +58,8 @@ def render(metadata: dict[str, Any], is_champion: bool) -> str:
     validation = metadata.get("validation_metrics", {})
     calibration = metadata.get("calibration", {})
     target = metadata.get("target", "is_default")
+    family = metadata.get("model_family", ORIGINATION)
+    source, rows, split_on, limits = FAMILIES[family]
     lines = [
         f"# Model card: {metadata['run_id']}",
         "",
@@ -48,13 +67,14 @@ def render(metadata: dict[str, Any], is_champion: bool) -> str:
         + (" - **the champion of its training**" if is_champion else ""),
         f"- Champion rule: the simplest candidate within {CHAMPION_AUC_TOLERANCE} of the best "
         "validation AUC (ml/selection.py)",
-        f"- Data: `marts.ml_features`, fingerprint `{metadata['data_fingerprint']}`, seed "
+        f"- Family: {family}",
+        f"- Data: `{source}`, fingerprint `{metadata['data_fingerprint']}`, seed "
         f"{metadata['seed']}; libraries {metadata['library_versions']}",
-        f"- Target: `{target}`: {TARGETS.get(target, 'unknown')}",
+        f"- Target: `{target}`: {target_text(target)}",
         "",
-        "## Split (by issue date)",
+        f"## Split (by {split_on})",
         "",
-        "| set | loans | issued |",
+        f"| set | {rows} | {split_on} |",
         "|---|---|---|",
         f"| training | {split['train_rows']:,} | {split['train_from']} .. {split['train_to']} |",
         f"| validation | {split['validation_rows']:,} | {split['validation_from']} .. "
@@ -106,7 +126,7 @@ def render(metadata: dict[str, Any], is_champion: bool) -> str:
         "",
         "## Known limits",
         "",
-        *(f"- {limit}" for limit in KNOWN_LIMITS),
+        *(f"- {limit}" for limit in limits),
         "",
     ]
     return "\n".join(lines)

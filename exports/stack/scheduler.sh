@@ -1,7 +1,8 @@
 #!/bin/sh
 # The stack's batch side, on an interval: rebuild the warehouse, keep the Superset dashboards
 # provisioned, retrain the PD models now and then (after testing the whole book, not only
-# what the build wrote) with the backtest's out-of-time scores beside them, rescore,
+# what the build wrote) with the backtest's out-of-time scores and the behavioural score
+# (which needs the monthly payment history, so a book without one skips it) beside them, rescore,
 # rebuild the marts with the new PDs and ship the daily
 # exports. A failed cycle is reported and retried on the next one.
 set -u
@@ -20,6 +21,7 @@ while true; do
     && { [ "$train" = no ] || dbt test --profiles-dir profiles --vars '{test_whole_book: true}'; } \
     && { [ "$train" = no ] || { python -m ml train && trained=yes; }; } \
     && { [ "$train" = no ] || python -m ml backtest-scores || echo "backtest scores skipped" >&2; } \
+    && { [ "$train" = no ] || python -m ml train-behaviour || echo "behavioural score skipped" >&2; } \
     && python -m ml score \
     && dbt build --profiles-dir profiles \
     && python -m exports all; then

@@ -28,6 +28,7 @@ from ingest.streaming.producer import produce_history
 from ingest.warehouse.batch import utc_now
 from ingest.warehouse.session import open_session, read_frame
 from ml.backtest_scores import backtest_scores
+from ml.behaviour import train_behaviour
 from ml.scoring import score
 from ml.training import train
 from tests.conftest import REPO_ROOT
@@ -126,6 +127,7 @@ def duckdb_book(tmp_path_factory, kafka_bootstrap, synthetic_csv, synthetic_hist
         train(store, folder / "models", progress=lambda _: None)
         score(store)
         backtest_scores(store, progress=lambda _: None)
+        train_behaviour(store, folder / "models", progress=lambda _: None)
     finally:
         store.close()
     # The models the ML step's tables feed, and the marts after them.
