@@ -11,11 +11,13 @@ from pathlib import Path
 
 from exports.archive import archive
 from exports.console_report import (
+    BACKTEST_BY_YEAR_QUERY,
     BACKTEST_QUERY,
     KPI_QUERY,
     WATCHLIST_COUNT_QUERY,
     WATCHLIST_QUERY,
     format_backtest,
+    format_backtest_by_year,
     format_kpis,
     format_watchlist,
 )
@@ -45,6 +47,10 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     print(format_watchlist(read_frame(settings, WATCHLIST_QUERY.format(limit=args.top)), total))
     print()
     print(format_backtest(read_frame(settings, BACKTEST_QUERY)))
+    by_year = format_backtest_by_year(read_frame(settings, BACKTEST_BY_YEAR_QUERY))
+    if by_year:
+        print()
+        print(by_year)
     return 0
 
 

@@ -2,7 +2,12 @@
 
 import pandas as pd
 
-from exports.console_report import format_backtest, format_kpis, format_watchlist
+from exports.console_report import (
+    format_backtest,
+    format_backtest_by_year,
+    format_kpis,
+    format_watchlist,
+)
 
 
 def test_kpis_print_readably_and_missing_values_as_na():
@@ -46,3 +51,16 @@ def test_the_backtest_prints_per_trigger_or_says_there_is_nothing_to_backtest():
     text = format_backtest(rows)
     assert "original_rule" in text and "0.11" in text and "caught 1/3/6 months ahead" in text
     assert "no default" in format_backtest(rows.assign(defaults=0))
+
+
+def test_the_backtest_by_year_compares_the_model_triggers_on_the_same_charge_offs():
+    rows = pd.DataFrame(
+        [{"charge_off_year": "2018", "trigger": "model", "defaults": 1205, "captured_3m": 0.41},
+         {"charge_off_year": "2018", "trigger": "behaviour_model", "defaults": 1205, "captured_3m": 0.55},
+         {"charge_off_year": "2019", "trigger": "model", "defaults": 420, "captured_3m": 0.38},
+         {"charge_off_year": "2019", "trigger": "behaviour_model", "defaults": 420, "captured_3m": 1.0}]
+    )  # fmt: skip
+    lines = format_backtest_by_year(rows).splitlines()
+    assert lines[1].split() == ["charge_off_year", "model", "behaviour_model", "charge_offs"]
+    assert lines[3].split() == ["2019", "0.38", "1.00", "420"]
+    assert format_backtest_by_year(rows.iloc[0:0]) == ""
