@@ -76,18 +76,7 @@ population as (
         coalesce(
             cast(extract(year from coalesce(loans.issue_date, histories.issue_date)) as text),
             'unknown'
-        ) as vintage_year,
-        -- The default's year ('none' for the loans that did not default): a trigger that
-        -- began later (a model's first cutoff) is compared on the years it covered.
-        coalesce(
-            cast(extract(year from
-                case default_definitions.default_definition
-                    when 'charged_off' then histories.charge_off_month
-                    else histories.past_due_120_month
-                end
-            ) as text),
-            'none'
-        ) as default_year
+        ) as vintage_year
     from histories
     cross join default_definitions
     left join loans on histories.loan_id = loans.loan_id
@@ -123,6 +112,10 @@ loan_triggers as (
 
     select
         population.*,
+        -- The default's year ('none' for the loans that did not default): a trigger that
+        -- began later (a model's first cutoff) is compared on the years it covered.
+        coalesce(cast(extract(year from population.default_month) as text), 'none')
+            as default_year,
         triggers.trigger_name,
         first_flags.first_flagged_month,
         window_bounds.window_start,
