@@ -211,7 +211,10 @@ def train_behaviour(
     if target not in BEHAVIOUR_TARGETS:
         raise ValueError(f"no target {target!r}: one of {', '.join(BEHAVIOUR_TARGETS)}")
     rows = behaviour_rows(store)
-    parts, split = split_labels(rows, target, "loan-months", cut, validation_cut, MONTH, progress)
+    parts, split = split_labels(
+        rows, target, "loan-months", "marts.ml_behaviour_features", cut, validation_cut,
+        MONTH, progress,
+    )  # fmt: skip
     ordered = behaviour_candidates(seed)
     for candidate in ordered:
         check_behaviour_features(candidate.features)

@@ -127,15 +127,16 @@ class Problem:
 
 
 def split_labels(
-    rows: pd.DataFrame, target: str, what: str, cut: date | None, validation_cut: date | None,
-    date_column: str, progress: Callable[[str], None],
+    rows: pd.DataFrame, target: str, what: str, source: str, cut: date | None,
+    validation_cut: date | None, date_column: str, progress: Callable[[str], None],
 ) -> tuple[tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], TimeSplit]:  # fmt: skip
-    """The labelled rows split in three by `date_column`, each with both outcomes."""
+    """The labelled rows (`what`, read from `source`) split in three by `date_column`, each
+    with both outcomes."""
     labelled = rows[rows[target].notna()]
     if len(labelled) < 100 or labelled[target].astype(bool).nunique() < 2:
         raise NotEnoughData(
-            f"{len(labelled)} {what} with a known {target}: need at least 100, with both "
-            "outcomes (run the pipeline up to dbt build first)"
+            f"{len(labelled)} {what} with a known {target} in {source}: need at least 100, "
+            "with both outcomes (run the pipeline up to dbt build first)"
         )
     train_rows, valid_rows, test_rows, split = out_of_time_split(
         labelled, cut, validation_cut, date_column
@@ -169,7 +170,9 @@ def train(
     if target not in TARGETS:
         raise ValueError(f"no target {target!r}: one of {', '.join(TARGETS)}")
     loans = store.frame(FEATURES_QUERY)
-    parts, split = split_labels(loans, target, "loans", cut, validation_cut, ISSUE_DATE, progress)
+    parts, split = split_labels(
+        loans, target, "loans", "marts.ml_features", cut, validation_cut, ISSUE_DATE, progress
+    )
     test_rows = parts[2]
     rule_lift = flag_lift(
         _labels(test_rows, target), test_rows["is_rule_watchlist"].astype(bool).to_numpy()
